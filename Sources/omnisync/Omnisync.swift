@@ -1,0 +1,6 @@
+@main
+struct Omnisync {
+    static func main() async {
+        print("omnisync")
+    }
+}

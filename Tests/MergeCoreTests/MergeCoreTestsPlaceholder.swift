@@ -1,0 +1,5 @@
+import XCTest
+
+final class MergeCoreTestsPlaceholder: XCTestCase {
+    func testPlaceholder() { XCTAssertTrue(true) }
+}
