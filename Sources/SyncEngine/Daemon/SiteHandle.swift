@@ -1,0 +1,55 @@
+import DaemonKit
+import Foundation
+import Postgres
+import Synchronization
+
+/// One configured site: its connections (each on its own thread) and what the daemon knows of
+/// its health. Reading a site's outbox and applying to it use separate connections, so a site
+/// can be a source and a target at the same time.
+final class SiteHandle: Sendable {
+    let name: String
+    let conninfo: String
+    /// Reads this site's outbox and states (the site as a source).
+    let feed: PostgresSession
+    /// Applies other sites' changes here (the site as a target).
+    let apply: PostgresSession
+    let health: SiteHealth
+    /// Backend PIDs of connections already checked by `SiteIdentity`.
+    private let verifiedBackends = Mutex<Set<Int32>>([])
+
+    /// Every daemon session: merged writes are not local changes (no echo); text forms of
+    /// timestamps are the same at every site; a point-of-sale row lock is never waited on for long.
+    static let sessionSetup = [
+        "SET omnisync.applying = 'on'",
+        "SET TimeZone = 'UTC'",
+        "SET DateStyle = 'ISO, YMD'",
+        "SET lock_timeout = '2s'",
+    ]
+
+    init(config: SiteConfig, logger: Logger) {
+        name = config.name
+        conninfo = config.conninfo
+        feed = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/feed", setup: SiteHandle.sessionSetup)
+        apply = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/apply", setup: SiteHandle.sessionSetup)
+        health = SiteHealth(site: config.name, logger: logger)
+    }
+
+    /// Runs `body` on the session's own thread after making sure the connection is this site's.
+    func run<T: Sendable>(
+        _ session: PostgresSession, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await session.withConnection { [self] connection in
+            let pid = connection.backendPID
+            if !verifiedBackends.withLock({ $0.contains(pid) }) {
+                try SiteIdentity.verify(connection, site: name)
+                verifiedBackends.withLock { _ = $0.insert(pid) }
+            }
+            return try body(connection)
+        }
+    }
+
+    func close() async {
+        await feed.disconnect()
+        await apply.disconnect()
+    }
+}

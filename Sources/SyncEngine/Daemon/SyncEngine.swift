@@ -1,0 +1,201 @@
+import DaemonKit
+import Foundation
+import MergeCore
+import Postgres
+import Synchronization
+
+/// Keeps every configured site in sync: one link per ordered pair of sites, woken by the
+/// sources' notifications, a safety poll, and every (re)connect.
+public final class SyncEngine: Sendable {
+    let configuration: Configuration
+    let sites: [SiteHandle]
+    let links: [Link]
+    let stats = EngineStats()
+    private let logger: Logger
+    private let stopFlag = StopFlag()
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let handles = configuration.sites.map { SiteHandle(config: $0, logger: logger) }
+        sites = handles
+        let flag = stopFlag
+        var links: [Link] = []
+        for source in handles {
+            for target in handles where target !== source {
+                links.append(
+                    Link(
+                        source: source, target: target, logger: logger, stats: stats,
+                        batchSize: configuration.daemon.batchSize, stopping: { flag.isSet }))
+            }
+        }
+        self.links = links
+    }
+
+    public var isStopping: Bool { stopFlag.isSet }
+
+    /// Finishes the batches under way, then makes `run()` return.
+    public func stop() {
+        stopFlag.set()
+        for link in links { link.finish() }
+    }
+
+    /// Delivers everything pending on every link until all are caught up (or `rounds` runs out).
+    /// Used by one-shot tools and tests; the daemon uses `run()`.
+    @discardableResult
+    public func syncOnce(rounds: Int = 20) async -> Int {
+        var total = 0
+        for _ in 0..<rounds {
+            let results = await withTaskGroup(of: Link.Round.self) { group in
+                for link in links { group.addTask { await link.deliverPending() } }
+                var all: [Link.Round] = []
+                for await round in group { all.append(round) }
+                return all
+            }
+            let changes = results.reduce(0) { $0 + $1.changes }
+            total += changes
+            if changes == 0, results.allSatisfy({ $0.caughtUp && !$0.busy }) { break }
+            if changes == 0 { try? await Task.sleep(for: .milliseconds(50)) }
+        }
+        return total
+    }
+
+    /// Runs until `stop()`: link loops, listeners, the safety poll, pruning and the stats line.
+    public func run(onReady: @escaping @Sendable () -> Void = {}) async {
+        let listeners = sites.map { site in
+            NotificationListener(conninfo: site.conninfo, channels: ["omnisync"], label: "\(site.name)/listen")
+        }
+        for listener in listeners { listener.start() }
+        await withTaskGroup(of: Void.self) { group in
+            for link in links {
+                group.addTask { [self] in
+                    for await _ in link.wakes {
+                        if isStopping { break }
+                        _ = await link.deliverPending()
+                    }
+                }
+                link.wake()
+            }
+            for (site, listener) in zip(sites, listeners) {
+                group.addTask { [self] in await follow(listener, of: site) }
+            }
+            group.addTask { [self] in await safetyPoll() }
+            group.addTask { [self] in await pruneLoop() }
+            group.addTask { [self] in await statsLoop() }
+            onReady()
+            // Link loops end when stop() finishes their wake streams; then stop the rest.
+            while !isStopping {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            for listener in listeners { listener.stop() }
+            group.cancelAll()
+        }
+        for site in sites { await site.close() }
+    }
+
+    /// Wakes the links a site's notifications and reconnects concern.
+    private func follow(_ listener: NotificationListener, of site: SiteHandle) async {
+        for await event in listener.events {
+            if isStopping { break }
+            switch event {
+            case .notification:
+                for link in links where link.source === site { link.wake() }
+            case .connected:
+                // Notifications were lost while disconnected; the site may also be back as a target.
+                for link in links where link.source === site || link.target === site { link.wake() }
+            case .disconnected:
+                break
+            }
+        }
+    }
+
+    private func safetyPoll() async {
+        let interval = Duration.milliseconds(configuration.daemon.pollIntervalMs)
+        while !Task.isCancelled && !isStopping {
+            try? await Task.sleep(for: interval)
+            for link in links { link.wake() }
+        }
+    }
+
+    private func pruneLoop() async {
+        while !Task.isCancelled && !isStopping {
+            try? await Task.sleep(for: .seconds(30))
+            await pruneOutboxes()
+        }
+    }
+
+    /// Prunes each source's outbox below what all its targets have received.
+    public func pruneOutboxes() async {
+        for source in sites where source.health.isUp {
+            var positions: [String: String] = [:]
+            var complete = true
+            for link in links where link.source === source {
+                guard let cursor = await link.storedCursor else {
+                    complete = false
+                    break
+                }
+                positions[link.target.name] = cursor.doneXmin
+            }
+            guard complete, !positions.isEmpty else { continue }
+            let known = positions
+            do {
+                let pruned = try await source.run(source.feed) { try OutboxPruner.run($0, positions: known) }
+                if pruned > 0 { logger.debug("outbox pruned", [LogKey.site: source.name, LogKey.count: pruned]) }
+            } catch {
+                logger.info("outbox not pruned", [LogKey.site: source.name, LogKey.error: "\(error)"])
+            }
+        }
+    }
+
+    private func statsLoop() async {
+        var previous = stats.snapshot
+        while !Task.isCancelled && !isStopping {
+            try? await Task.sleep(for: .seconds(60))
+            let now = stats.snapshot
+            let up = sites.filter { $0.health.isUp }.count
+            logger.info(
+                "stats",
+                [
+                    "sites_up": up, "sites": sites.count, LogKey.changes: now.totalChanges - previous.totalChanges,
+                    "conflicts": now.totalConflicts - previous.totalConflicts,
+                    "skipped": now.quarantined - previous.quarantined, "interval_s": 60,
+                ])
+            previous = now
+        }
+    }
+}
+
+extension SyncEngine {
+    /// Closes every connection (one-shot use and tests; `run()` closes its own).
+    public func shutdown() async {
+        stop()
+        for site in sites { await site.close() }
+    }
+
+    /// The engine's counters (metrics, tests).
+    public var counters: (changes: Int, conflicts: Int, skipped: Int) {
+        let snapshot = stats.snapshot
+        return (snapshot.totalChanges, snapshot.totalConflicts, snapshot.quarantined)
+    }
+}
+
+/// Set once when the engine is asked to stop; read between batches.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .relaxed) }
+
+    func set() { value.store(true, ordering: .relaxed) }
+}
+
+extension SyncEngine {
+    /// The links by name, `source>target`.
+    public var linkNames: [String] { links.map(\.name) }
+
+    /// Runs one delivery round of one link (tests that need a particular delivery order).
+    @discardableResult
+    public func deliver(link name: String) async -> Int {
+        guard let link = links.first(where: { $0.name == name }) else { return 0 }
+        return await link.deliverPending().changes
+    }
+}

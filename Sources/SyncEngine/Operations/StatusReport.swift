@@ -1,0 +1,154 @@
+import Foundation
+
+/// What `omnisync status` reports, read from the sites' own tables (works with the daemon down).
+public struct StatusReport: Sendable, Equatable {
+    public struct Peer: Sendable, Equatable {
+        public let peer: String
+        /// Changes of this site not yet applied at `peer`; nil when it cannot be measured.
+        public let undelivered: Int?
+        public let oldestAgeSeconds: Double?
+    }
+
+    public struct Site: Sendable, Equatable {
+        public let name: String
+        public let reachable: Bool
+        public let error: String?
+        public let schemaVersion: Int?
+        public let openConflicts: Int?
+        public let peers: [Peer]
+    }
+
+    public var sites: [Site]
+
+    public var anyReachable: Bool { sites.contains { $0.reachable } }
+
+    public func renderText() -> String {
+        var lines: [String] = []
+        for site in sites {
+            guard site.reachable else {
+                lines.append("site \(site.name): unreachable (\(site.error ?? "unknown error"))")
+                continue
+            }
+            var header = "site \(site.name): reachable, schema \(site.schemaVersion.map(String.init) ?? "none")"
+            header += ", open conflicts \(site.openConflicts.map(String.init) ?? "?")"
+            if let error = site.error { header += " — \(error)" }
+            lines.append(header)
+            for peer in site.peers {
+                let count = peer.undelivered.map(String.init) ?? "unknown"
+                let age = peer.oldestAgeSeconds.map { String(format: ", oldest %.1fs", $0) } ?? ""
+                lines.append("  to \(peer.peer): \(count) undelivered\(age)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func renderJSON() -> String {
+        let siteObjects = sites.map { site -> String in
+            let peers = "[" + site.peers.map { peer in
+                JSONText.object([
+                    ("peer", JSONText.quote(peer.peer)),
+                    ("undelivered", peer.undelivered.map(String.init) ?? "null"),
+                    ("oldest_undelivered_age_seconds", peer.oldestAgeSeconds.map { String(format: "%.3f", $0) } ?? "null"),
+                ])
+            }.joined(separator: ",") + "]"
+            return JSONText.object([
+                ("site", JSONText.quote(site.name)),
+                ("reachable", site.reachable ? "true" : "false"),
+                ("error", JSONText.value(site.error)),
+                ("schema_version", site.schemaVersion.map(String.init) ?? "null"),
+                ("open_conflicts", site.openConflicts.map(String.init) ?? "null"),
+                ("peers", peers),
+            ])
+        }
+        return JSONText.object([
+            ("sites", "[" + siteObjects.joined(separator: ",") + "]"),
+            ("any_reachable", anyReachable ? "true" : "false"),
+        ]) + "\n"
+    }
+}
+
+/// Gathers a `StatusReport` from every site at once.
+public struct StatusCollector: Sendable {
+    let configuration: Configuration
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    private struct SiteFacts: Sendable {
+        var identityProblem: String?
+        var version: Int?
+        var openConflicts: Int?
+        var cursors: [String: LinkCursor] = [:]
+    }
+
+    public func collect() async -> StatusReport {
+        let queries = SiteQueries(configuration: configuration)
+        let facts = await queries.each(label: "status") { site, connection -> SiteFacts in
+            var facts = SiteFacts()
+            guard let identity = try SiteIdentity.read(connection) else {
+                facts.identityProblem = "omnisync schema not installed; run omnisync migrate"
+                return facts
+            }
+            facts.version = identity.version
+            do {
+                try SiteIdentity.verify(connection, site: site.name)
+            } catch let problem as SiteProblem {
+                facts.identityProblem = problem.message
+            }
+            if identity.version >= 3 {
+                facts.openConflicts = Int(
+                    try connection.query(
+                        "SELECT count(*) FROM omnisync.conflicts WHERE resolved_at IS NULL", label: "count conflicts"
+                    ).rows.first?[0] ?? "")
+                for other in configuration.sites where other.name != site.name {
+                    facts.cursors[other.name] = try Applier.readCursor(connection, source: other.name)
+                }
+            }
+            return facts
+        }
+        // The backlog of S toward T is measured at S against the cursor stored at T.
+        var cursorsAtTarget: [String: [String: LinkCursor?]] = [:]
+        for (site, result) in facts {
+            if case .success(let value) = result, value.version ?? 0 >= 3 {
+                var known: [String: LinkCursor?] = [:]
+                for other in configuration.sites where other.name != site.name {
+                    known[other.name] = .some(value.cursors[other.name])
+                }
+                cursorsAtTarget[site.name] = known
+            }
+        }
+        let knownCursors = cursorsAtTarget
+        let peersBySite = await queries.each(label: "backlog") { site, connection -> [StatusReport.Peer] in
+            var peers: [StatusReport.Peer] = []
+            for other in configuration.sites where other.name != site.name {
+                guard let atTarget = knownCursors[other.name], let cursor = atTarget[site.name] else {
+                    peers.append(StatusReport.Peer(peer: other.name, undelivered: nil, oldestAgeSeconds: nil))
+                    continue
+                }
+                let backlog = try Backlog.measure(connection, cursor: cursor)
+                peers.append(
+                    StatusReport.Peer(
+                        peer: other.name, undelivered: backlog.undelivered, oldestAgeSeconds: backlog.oldestAgeSeconds))
+            }
+            return peers
+        }
+        var sites: [StatusReport.Site] = []
+        for ((site, result), (_, peerResult)) in zip(facts, peersBySite) {
+            switch result {
+            case .failure(let error):
+                sites.append(
+                    StatusReport.Site(
+                        name: site.name, reachable: false, error: SiteQueries.reason(error), schemaVersion: nil,
+                        openConflicts: nil, peers: []))
+            case .success(let value):
+                let peers = (try? peerResult.get()) ?? []
+                sites.append(
+                    StatusReport.Site(
+                        name: site.name, reachable: true, error: value.identityProblem, schemaVersion: value.version,
+                        openConflicts: value.openConflicts, peers: value.identityProblem == nil ? peers : []))
+            }
+        }
+        return StatusReport(sites: sites)
+    }
+}

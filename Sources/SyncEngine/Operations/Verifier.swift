@@ -1,0 +1,153 @@
+import Foundation
+import MergeCore
+import Postgres
+
+/// What `omnisync verify` found.
+public struct VerifyReport: Sendable {
+    /// Sites that could not be reached, with the reason.
+    public var unreachable: [String]
+    /// One line per difference: site, table, key, values.
+    public var differences: [String]
+
+    public func render() -> String {
+        var lines = unreachable.map { "unreachable: \($0)" } + differences
+        if lines.isEmpty { lines = ["all sites hold the same state"] }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Compares every site's visible `retail` rows, checks each site's metadata against its visible
+/// values, and counts changes not yet delivered (an undelivered change is a difference too).
+public struct Verifier: Sendable {
+    let configuration: Configuration
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    private struct SiteContent: Sendable {
+        var rows: [ReplicatedTable: [RowKey: [String?]]] = [:]
+        var problems: [String] = []
+        var cursors: [String: LinkCursor?] = [:]
+    }
+
+    static func visibleQuery(_ layout: TableLayout) -> String {
+        let keys = layout.keyColumns.map { "\($0)::text" }.joined(separator: ", ")
+        let values: [String]
+        switch layout.shape {
+        case .counter(let visible, _, _, _): values = visible
+        case .record(let fields): values = fields.map(\.name)
+        }
+        return "SELECT \(keys), \(values.map { "\($0)::text" }.joined(separator: ", ")) FROM \(layout.retailTable)"
+    }
+
+    public func verify() async -> VerifyReport {
+        let queries = SiteQueries(configuration: configuration)
+        let names = configuration.sites.map(\.name)
+        let contents = await queries.each(label: "verify") { site, connection -> SiteContent in
+            try SiteIdentity.verify(connection, site: site.name)
+            var content = SiteContent()
+            for table in ReplicatedTable.allCases {
+                let layout = TableLayout.of(table)
+                let result = try connection.query(Verifier.visibleQuery(layout), label: "read \(table.name)")
+                var rows: [RowKey: [String?]] = [:]
+                for row in result.rows {
+                    rows[RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)] = Array(row[layout.keyCount...])
+                }
+                content.rows[table] = rows
+                content.problems += try Verifier.checkMetadata(connection, site: site.name, table: table, rows: rows)
+            }
+            for other in names where other != site.name {
+                content.cursors[other] = .some(try Applier.readCursor(connection, source: other))
+            }
+            return content
+        }
+        var report = VerifyReport(unreachable: [], differences: [])
+        var reachable: [(String, SiteContent)] = []
+        for (site, result) in contents {
+            switch result {
+            case .success(let content): reachable.append((site.name, content))
+            case .failure(let problem as SiteProblem): report.differences.append("site=\(site.name) problem=\(JSONText.quote(problem.message))")
+            case .failure(let error): report.unreachable.append("\(site.name): \(SiteQueries.reason(error))")
+            }
+        }
+        for (_, content) in reachable { report.differences += content.problems }
+        report.differences += Verifier.compare(reachable)
+
+        // Undelivered changes: measured at each source against the cursor stored at each target.
+        var cursorsAtTarget: [String: [String: LinkCursor?]] = [:]
+        for (name, content) in reachable { cursorsAtTarget[name] = content.cursors }
+        let knownCursors = cursorsAtTarget
+        let backlogs = await queries.each(label: "verify backlog") { site, connection -> [String] in
+            var lines: [String] = []
+            for other in names where other != site.name {
+                guard let cursors = knownCursors[other], let cursor = cursors[site.name] else { continue }
+                let backlog = try Backlog.measure(connection, cursor: cursor)
+                if backlog.undelivered > 0 {
+                    lines.append("site=\(site.name) peer=\(other) undelivered=\(backlog.undelivered)")
+                }
+            }
+            return lines
+        }
+        for (_, result) in backlogs { report.differences += (try? result.get()) ?? [] }
+        return report
+    }
+
+    /// Rows whose visible values differ between sites (or exist at only some).
+    private static func compare(_ sites: [(String, SiteContent)]) -> [String] {
+        guard sites.count > 1 else { return [] }
+        var lines: [String] = []
+        for table in ReplicatedTable.allCases {
+            var keys = Set<RowKey>()
+            for (_, content) in sites { keys.formUnion(content.rows[table]?.keys ?? [:].keys) }
+            for key in keys.sorted() {
+                let values = sites.map { ($0.0, $0.1.rows[table]?[key]) }
+                let first = values[0].1
+                guard values.contains(where: { $0.1 != first }) else { continue }
+                let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
+                lines.append("table=\(table.name) key=\(key.json(for: table)) \(rendered)")
+            }
+        }
+        return lines
+    }
+
+    private static func render(_ values: [String?]?) -> String {
+        guard let values else { return "(missing)" }
+        return JSONText.quote(values.map { $0 ?? "NULL" }.joined(separator: ","))
+    }
+
+    /// Each visible row must equal what its metadata says, and each state must match a row.
+    static func checkMetadata(
+        _ connection: PostgresConnection, site: String, table: ReplicatedTable, rows: [RowKey: [String?]]
+    ) throws -> [String] {
+        let layout = TableLayout.of(table)
+        let result = try connection.query(
+            layout.selectStatesPage(first: true), [String(Int32.max)], label: "read \(table.name) states")
+        var problems: [String] = []
+        var seen = Set<RowKey>()
+        for row in result.rows {
+            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            seen.insert(key)
+            let prefix = "site=\(site) table=\(table.name) key=\(key.json(for: table))"
+            let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
+            let state: RowState
+            do {
+                state = try StateCodec.decode(layout, state: row[(layout.keyCount + layout.fieldCount)...], fields: fields)
+            } catch {
+                problems.append("\(prefix) metadata=unreadable reason=\(JSONText.quote(error.reason))")
+                continue
+            }
+            guard case .counter(let counter) = state else { continue }
+            let present = table == .stock || counter.isPresent(resetColumn: 0)
+            let expected: [String?]? = present ? counter.values.map { String($0) } : nil
+            if rows[key] != expected {
+                problems.append(
+                    "\(prefix) visible=\(render(rows[key])) metadata=\(render(expected))")
+            }
+        }
+        for key in rows.keys.sorted() where !seen.contains(key) {
+            problems.append("site=\(site) table=\(table.name) key=\(key.json(for: table)) visible=\(render(rows[key])) metadata=(missing)")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,355 @@
+import MergeCore
+import Postgres
+
+/// The cursor to advance in the same transaction as a batch, with the value it must still have.
+struct CursorUpdate: Sendable {
+    let source: SiteName
+    /// nil: the cursor row must not exist yet (first delivery after bootstrapping).
+    let expected: LinkCursor?
+    let next: LinkCursor
+    let delivered: Int
+}
+
+/// Another daemon moved this cursor: the batch was rolled back; continue from `actual`.
+struct CursorMoved: Error {
+    let actual: LinkCursor?
+}
+
+/// What one applied batch changed at the target.
+struct ApplyOutcome: Sendable {
+    var rowsWritten = 0
+    var newConflicts: [ConflictRecord] = []
+    /// Keys left untouched because the target's own state for them is unreadable.
+    var rejected: [(table: ReplicatedTable, key: RowKey, reason: String)] = []
+}
+
+/// Applies a batch of shipped states to one target site in one transaction: joins each row's
+/// state with the target's, writes the visible values, records conflicts, and advances the
+/// source's cursor — all or nothing, so a crash anywhere is harmless and a retry a no-op.
+enum Applier {
+    static func apply(
+        _ connection: PostgresConnection, target: SiteName, batch: ChangeBatch, cursor: CursorUpdate?
+    ) throws -> ApplyOutcome {
+        try connection.transaction(label: "apply batch") { connection in
+            if let cursor { try lockCursor(connection, cursor) }
+            var outcome = ApplyOutcome()
+            var conflicts: [ConflictRecord] = []
+            var touchedLines: Set<RowKey> = []
+            for table in batch.states.keys.sorted() {
+                guard let states = batch.states[table], !states.isEmpty else { continue }
+                let layout = TableLayout.of(table)
+                if table.isCounter {
+                    try applyCounters(connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts)
+                } else {
+                    try applyRecords(connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts)
+                    for (key, state) in states {
+                        if table == .orderLines { touchedLines.insert(key) }
+                        if table == .returns, case .record(let record) = state, record.fields.count > 1,
+                            let orderID = record.fields[0], let line = record.fields[1]
+                        {
+                            touchedLines.insert(RowKey(orderID, line))
+                        }
+                    }
+                }
+            }
+            if !touchedLines.isEmpty {
+                conflicts += try overReturns(connection, lines: touchedLines)
+            }
+            outcome.newConflicts = try record(connection, conflicts: conflicts, site: target)
+            if let cursor { try storeCursor(connection, cursor) }
+            return outcome
+        }
+    }
+
+    // MARK: - Counters
+
+    private static func applyCounters(
+        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
+        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord]
+    ) throws {
+        guard case .counter(let visibleColumns, _, _, _) = layout.shape else { return }
+        let keys = states.keys.sorted()
+        let keyParams = keyParameters(keys, layout: layout)
+        if let placeholders = layout.insertPlaceholders {
+            _ = try connection.query(placeholders, keyParams, label: "create \(layout.table.name) rows")
+        }
+        let current = try connection.query(layout.lockAndSelect, keyParams, label: "lock \(layout.table.name) rows")
+        let columns = visibleColumns.count
+        var stateWrites: [(RowKey, RowState)] = []
+        var visibleWrites: [(RowKey, [Int64])] = []
+        var deletes: [RowKey] = []
+        for row in current.rows {
+            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            guard case .counter(let incoming)? = states[key] else { continue }
+            let visibleStart = layout.keyCount
+            let visible = (0..<columns).map { Int64(row[visibleStart + $0] ?? "") ?? 0 }
+            let hasState = row[visibleStart + columns] == "t"
+            var existing = CounterRow(columns: columns)
+            if hasState {
+                do {
+                    guard case .counter(let decoded) = try StateCodec.decode(
+                        layout, state: row[(visibleStart + columns + 1)...])
+                    else { continue }
+                    existing = decoded
+                } catch {
+                    outcome.rejected.append((layout.table, key, "state at target: \(error.reason)"))
+                    continue
+                }
+            }
+            guard incoming.columnCount == columns else { continue }
+            let (merged, resetConflicts) = existing.merging(incoming)
+            let stateChanged = merged != existing || !hasState
+            if stateChanged { stateWrites.append((key, .counter(merged))) }
+            let present = layout.table == .stock || merged.isPresent(resetColumn: 0)
+            if !present {
+                deletes.append(key)
+            } else if merged.values != visible {
+                visibleWrites.append((key, merged.values))
+            }
+            for conflict in resetConflicts {
+                conflicts.append(countConflict(layout.table, key: key, conflict))
+            }
+            if layout.table == .stock, stateChanged, present,
+                Invariants.isOversold(onHand: merged.value(column: 0), reserved: merged.value(column: 1))
+            {
+                let detail = JSONText.object([
+                    ("on_hand", String(merged.value(column: 0))), ("reserved", String(merged.value(column: 1))),
+                ])
+                conflicts.append(ConflictRecord(kind: .oversell, table: .stock, key: key, detail: detail))
+            }
+        }
+        try writeStates(connection, layout: layout, writes: stateWrites)
+        if !visibleWrites.isEmpty {
+            var params = keyParameters(visibleWrites.map(\.0), layout: layout)
+            for column in 0..<columns {
+                params.append(PostgresArray.literal(visibleWrites.map { String($0.1[column]) }))
+            }
+            _ = try connection.query(layout.updateVisible, params, label: "write \(layout.table.name) values")
+        }
+        if !deletes.isEmpty {
+            _ = try connection.query(
+                layout.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows")
+        }
+        outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).union(deletes).count
+    }
+
+    private static func countConflict(_ table: ReplicatedTable, key: RowKey, _ conflict: ResetConflict) -> ConflictRecord {
+        func describe(_ reset: CounterReset) -> String {
+            JSONText.object(ConflictRecord.stampJSON(reset.stamp) + [("counted", String(reset.base))])
+        }
+        let detail = JSONText.object([("winner", describe(conflict.winner)), ("loser", describe(conflict.loser))])
+        return ConflictRecord(
+            kind: .concurrentCount, table: table, key: key,
+            discriminator: "\(conflict.winner.stamp)|\(conflict.loser.stamp)", detail: detail)
+    }
+
+    // MARK: - Immutable records
+
+    private static func applyRecords(
+        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
+        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord]
+    ) throws {
+        let keys = states.keys.sorted()
+        var incoming: [RowKey: ImmutableRecord] = [:]
+        for key in keys {
+            if case .record(let record)? = states[key], record.fields.count == layout.fieldCount { incoming[key] = record }
+        }
+        guard !incoming.isEmpty, let insertMissing = layout.insertMissingRecords else { return }
+        let sortedKeys = incoming.keys.sorted()
+        var params = keyParameters(sortedKeys, layout: layout)
+        for field in 0..<layout.fieldCount {
+            params.append(PostgresArray.literal(sortedKeys.map { incoming[$0]!.fields[field] }))
+        }
+        _ = try connection.query(insertMissing, params, label: "insert \(layout.table.name) rows")
+        let current = try connection.query(
+            layout.lockAndSelect, keyParameters(sortedKeys, layout: layout), label: "lock \(layout.table.name) rows")
+        var stateWrites: [(RowKey, RowState)] = []
+        var visibleWrites: [(RowKey, ImmutableRecord)] = []
+        for row in current.rows {
+            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            guard let record = incoming[key] else { continue }
+            let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
+            let hasState = row[layout.keyCount + layout.fieldCount] == "t"
+            guard hasState else {
+                // Just inserted by this batch (or a row without state): it takes the incoming version.
+                stateWrites.append((key, .record(record)))
+                if fields != record.fields { visibleWrites.append((key, record)) }
+                continue
+            }
+            let existing: ImmutableRecord
+            do {
+                guard case .record(let decoded) = try StateCodec.decode(
+                    layout, state: row[(layout.keyCount + layout.fieldCount + 1)...], fields: fields)
+                else { continue }
+                existing = decoded
+            } catch {
+                outcome.rejected.append((layout.table, key, "state at target: \(error.reason)"))
+                continue
+            }
+            let (merged, duplicate) = existing.merging(record)
+            if merged != existing {
+                stateWrites.append((key, .record(merged)))
+                if merged.fields != existing.fields { visibleWrites.append((key, merged)) }
+            }
+            if let duplicate {
+                conflicts.append(duplicateConflict(layout, key: key, duplicate))
+            }
+        }
+        try writeStates(connection, layout: layout, writes: stateWrites)
+        if !visibleWrites.isEmpty {
+            var params = keyParameters(visibleWrites.map(\.0), layout: layout)
+            for field in 0..<layout.fieldCount {
+                params.append(PostgresArray.literal(visibleWrites.map { $0.1.fields[field] }))
+            }
+            _ = try connection.query(layout.updateVisible, params, label: "write \(layout.table.name) values")
+        }
+        outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
+    }
+
+    private static func duplicateConflict(_ layout: TableLayout, key: RowKey, _ duplicate: DuplicateRecord) -> ConflictRecord {
+        let fields: [(name: String, type: String)]
+        if case .record(let recordFields) = layout.shape { fields = recordFields } else { fields = [] }
+        func describe(_ record: ImmutableRecord) -> String {
+            let values = JSONText.object(zip(fields, record.fields).map { ($0.0.name, JSONText.value($0.1)) })
+            return JSONText.object(ConflictRecord.stampJSON(record.stamp) + [("values", values)])
+        }
+        let detail = JSONText.object([("winner", describe(duplicate.winner)), ("loser", describe(duplicate.loser))])
+        return ConflictRecord(
+            kind: .duplicateKey, table: layout.table, key: key,
+            discriminator: "\(duplicate.winner.stamp)|\(duplicate.loser.stamp)", detail: detail)
+    }
+
+    // MARK: - Invariants across rows
+
+    static let returnsPerLine = """
+        SELECT l.order_id, l.line_no::text, l.quantity::text, r.return_id, r.quantity::text, s.origin
+        FROM unnest($1::text[], $2::int[]) AS k(order_id, line_no)
+        JOIN retail.order_lines AS l ON l.order_id = k.order_id AND l.line_no = k.line_no
+        JOIN retail.returns AS r ON r.order_id = l.order_id AND r.line_no = l.line_no
+        LEFT JOIN omnisync.return_state AS s ON s.return_id = r.return_id
+        ORDER BY l.order_id, l.line_no, r.return_id
+        """
+
+    /// Over-returns among the order lines a batch touched, judged once the line is known.
+    private static func overReturns(_ connection: PostgresConnection, lines: Set<RowKey>) throws -> [ConflictRecord] {
+        let keys = lines.filter { Int32($0.k2 ?? "") != nil }.sorted()
+        guard !keys.isEmpty else { return [] }
+        let result = try connection.query(
+            returnsPerLine, [PostgresArray.literal(keys.map(\.k1)), PostgresArray.literal(keys.map(\.k2))],
+            label: "check over-returns")
+        var byLine: [RowKey: (bought: Int64, returns: [(id: String, quantity: Int64, site: SiteName)])] = [:]
+        for row in result.rows {
+            let key = RowKey(row[0] ?? "", row[1])
+            let bought = Int64(row[2] ?? "") ?? 0
+            byLine[key, default: (bought, [])].returns.append((row[3] ?? "", Int64(row[4] ?? "") ?? 0, row[5] ?? "?"))
+        }
+        var conflicts: [ConflictRecord] = []
+        for key in byLine.keys.sorted() {
+            guard let line = byLine[key],
+                Invariants.isOverReturned(bought: line.bought, returns: line.returns.map { ($0.quantity, $0.site) })
+            else { continue }
+            let returned = line.returns.reduce(Int64(0)) { $0.saturatingAdd($1.quantity) }
+            let list = "[" + line.returns.map {
+                JSONText.object([
+                    ("return_id", JSONText.quote($0.id)), ("site", JSONText.quote($0.site)),
+                    ("quantity", String($0.quantity)),
+                ])
+            }.joined(separator: ",") + "]"
+            let detail = JSONText.object([
+                ("order_id", JSONText.quote(key.k1)), ("line_no", key.k2 ?? "null"),
+                ("bought", String(line.bought)), ("returned", String(returned)), ("returns", list),
+            ])
+            conflicts.append(ConflictRecord(kind: .overReturn, table: .orderLines, key: key, detail: detail))
+        }
+        return conflicts
+    }
+
+    // MARK: - Writing
+
+    private static func keyParameters(_ keys: [RowKey], layout: TableLayout) -> [String?] {
+        var params: [String?] = [PostgresArray.literal(keys.map(\.k1))]
+        if layout.keyCount > 1 { params.append(PostgresArray.literal(keys.map(\.k2))) }
+        return params
+    }
+
+    private static func writeStates(
+        _ connection: PostgresConnection, layout: TableLayout, writes: [(RowKey, RowState)]
+    ) throws {
+        guard !writes.isEmpty else { return }
+        var params = keyParameters(writes.map(\.0), layout: layout)
+        let encoded = writes.map { StateCodec.encode($0.1, layout: layout) }
+        for column in 0..<layout.stateColumns.count {
+            params.append(PostgresArray.literal(encoded.map { $0[column] }))
+        }
+        _ = try connection.query(layout.upsertStates, params, label: "write \(layout.table.name) states")
+    }
+
+    static let insertConflicts = """
+        INSERT INTO omnisync.conflicts (id, kind, site, table_name, row_key, detail)
+        SELECT u.id, u.kind, $3, u.table_name, u.row_key::jsonb, u.detail::jsonb
+        FROM unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[]) AS u(id, kind, table_name, row_key, detail)
+        ON CONFLICT (id) WHERE resolved_at IS NULL DO NOTHING
+        RETURNING id
+        """
+
+    /// Stores conflicts not already open at this site; returns the newly recorded ones.
+    private static func record(
+        _ connection: PostgresConnection, conflicts: [ConflictRecord], site: SiteName
+    ) throws -> [ConflictRecord] {
+        var unique: [String: ConflictRecord] = [:]
+        for conflict in conflicts { unique[conflict.id] = conflict }
+        guard !unique.isEmpty else { return [] }
+        let list = unique.keys.sorted().map { unique[$0]! }
+        let result = try connection.query(
+            insertConflicts,
+            [
+                PostgresArray.literal(list.map(\.id)), PostgresArray.literal(list.map(\.kind.rawValue)), site,
+                PostgresArray.literal(list.map(\.table.name)), PostgresArray.literal(list.map { $0.key.json(for: $0.table) }),
+                PostgresArray.literal(list.map(\.detail)),
+            ],
+            label: "record conflicts")
+        let inserted = Set(result.rows.compactMap { $0[0] })
+        return list.filter { inserted.contains($0.id) }
+    }
+
+    // MARK: - Cursor
+
+    static let selectCursor = """
+        SELECT done_snapshot::text, window_snapshot::text, window_txid::text, window_id::text
+        FROM omnisync.cursors WHERE source_site = $1
+        """
+
+    static func readCursor(_ connection: PostgresConnection, source: SiteName, lock: Bool = false) throws -> LinkCursor? {
+        let result = try connection.query(selectCursor + (lock ? " FOR UPDATE" : ""), [source], label: "read cursor")
+        guard let row = result.rows.first, let done = row[0] else { return nil }
+        return LinkCursor(done: done, window: row[1], windowTxid: row[2], windowID: row[3].flatMap { Int64($0) })
+    }
+
+    private static func lockCursor(_ connection: PostgresConnection, _ update: CursorUpdate) throws {
+        let actual = try readCursor(connection, source: update.source, lock: true)
+        if actual != update.expected { throw CursorMoved(actual: actual) }
+    }
+
+    private static func storeCursor(_ connection: PostgresConnection, _ update: CursorUpdate) throws {
+        let next = update.next
+        let params: [String?] = [
+            update.source, next.done, next.window, next.windowTxid, next.windowID.map(String.init), String(update.delivered),
+        ]
+        if update.expected == nil {
+            let result = try connection.query(
+                """
+                INSERT INTO omnisync.cursors (source_site, done_snapshot, window_snapshot, window_txid, window_id, delivered)
+                VALUES ($1, $2::pg_snapshot, $3::pg_snapshot, $4::xid8, $5::bigint, $6::bigint)
+                ON CONFLICT (source_site) DO NOTHING
+                """, params, label: "create cursor")
+            if result.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
+        } else {
+            _ = try connection.query(
+                """
+                UPDATE omnisync.cursors SET done_snapshot = $2::pg_snapshot, window_snapshot = $3::pg_snapshot,
+                    window_txid = $4::xid8, window_id = $5::bigint, delivered = delivered + $6::bigint, updated_at = now()
+                WHERE source_site = $1
+                """, params, label: "advance cursor")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Postgres
+
+/// One outbox record: a local transaction changed the row `key` of `table`.
+struct OutboxRecord: Sendable {
+    let txid: String
+    let id: Int64
+    let tableID: Int
+    let key: RowKey
+}
+
+/// A batch of changes read from a source: the latest state of every row its records name,
+/// many changes to one row coalesced into one.
+struct ChangeBatch: Sendable {
+    var states: [ReplicatedTable: [RowKey: RowState]] = [:]
+    /// Records that cannot be shipped (unknown table, unreadable key or state), with the reason.
+    var rejected: [(record: OutboxRecord, reason: String)] = []
+
+    var rowCount: Int { states.values.reduce(0) { $0 + $1.count } }
+    var isEmpty: Bool { states.isEmpty && rejected.isEmpty }
+}
+
+/// A page of the outbox and the cursor to store once it is applied.
+struct ChangePage: Sendable {
+    let records: [OutboxRecord]
+    let batch: ChangeBatch
+    let next: LinkCursor
+}
+
+/// Reads a source site's committed changes in commit-visibility order (schema/0003_capture.sql).
+enum ChangeFeed {
+    static let pageQuery = """
+        SELECT txid::text, id, table_id, k1, k2 FROM omnisync.outbox
+        WHERE txid >= pg_snapshot_xmin($1::pg_snapshot)
+          AND txid < pg_snapshot_xmax($2::pg_snapshot)
+          AND (txid, id) > ($3::xid8, $4::bigint)
+          AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot)
+          AND pg_visible_in_snapshot(txid, $2::pg_snapshot)
+        ORDER BY txid, id
+        LIMIT $5::int
+        """
+
+    /// Reads the next page after `cursor`, opening a new window (a fresh snapshot of the source)
+    /// when the previous one is complete.
+    static func readPage(_ connection: PostgresConnection, after cursor: LinkCursor, limit: Int) throws -> ChangePage {
+        var window = cursor
+        if window.window == nil {
+            let snapshot = try connection.query("SELECT pg_current_snapshot()::text", label: "open window")
+            window.window = snapshot.rows.first?[0] ?? cursor.done
+            window.windowTxid = "0"
+            window.windowID = 0
+        }
+        let result = try connection.query(
+            pageQuery,
+            [window.done, window.window, window.windowTxid ?? "0", String(window.windowID ?? 0), String(limit)],
+            label: "read outbox page")
+        var records: [OutboxRecord] = []
+        records.reserveCapacity(result.rows.count)
+        for row in result.rows {
+            guard let txid = row[0], let idText = row[1], let id = Int64(idText),
+                let tableText = row[2], let tableID = Int(tableText), let k1 = row[3]
+            else { continue }
+            records.append(OutboxRecord(txid: txid, id: id, tableID: tableID, key: RowKey(k1, row[4])))
+        }
+        var next = window
+        if records.count < limit {
+            next = LinkCursor(done: window.window ?? window.done)
+        } else if let last = records.last {
+            next.windowTxid = last.txid
+            next.windowID = last.id
+        }
+        let batch = try readStates(connection, records: records)
+        return ChangePage(records: records, batch: batch, next: next)
+    }
+
+    /// The current states of the rows the records name. Each state supersedes every earlier one,
+    /// so reading the latest is correct even if it already includes later transactions.
+    static func readStates(_ connection: PostgresConnection, records: [OutboxRecord]) throws -> ChangeBatch {
+        var batch = ChangeBatch()
+        var keysByTable: [ReplicatedTable: Set<RowKey>] = [:]
+        for record in records {
+            guard let table = ReplicatedTable(rawValue: record.tableID) else {
+                batch.rejected.append((record, "unknown table id \(record.tableID)"))
+                continue
+            }
+            if let problem = keyProblem(record.key, table: table) {
+                batch.rejected.append((record, problem))
+                continue
+            }
+            keysByTable[table, default: []].insert(record.key)
+        }
+        for table in keysByTable.keys.sorted() {
+            let keys = keysByTable[table]!.sorted()
+            let layout = TableLayout.of(table)
+            var params: [String?] = [PostgresArray.literal(keys.map(\.k1))]
+            if layout.keyCount > 1 { params.append(PostgresArray.literal(keys.map(\.k2))) }
+            let result = try connection.query(layout.selectStates, params, label: "read \(table.name) states")
+            var found: [RowKey: RowState] = [:]
+            for row in result.rows {
+                let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+                let fieldCount = layout.fieldCount
+                let fields = Array(row[layout.keyCount..<(layout.keyCount + fieldCount)])
+                do {
+                    found[key] = try StateCodec.decode(layout, state: row[(layout.keyCount + fieldCount)...], fields: fields)
+                } catch {
+                    for record in records where record.key == key && record.tableID == table.rawValue {
+                        batch.rejected.append((record, error.reason))
+                    }
+                }
+            }
+            if !found.isEmpty { batch.states[table] = found }
+        }
+        return batch
+    }
+
+    /// Why a key cannot be a key of `table`, if it cannot.
+    static func keyProblem(_ key: RowKey, table: ReplicatedTable) -> String? {
+        if table.keyColumns.count == 1 { return key.k2 == nil ? nil : "unexpected second key part" }
+        guard let k2 = key.k2 else { return "missing second key part" }
+        if table == .orderLines, Int32(k2) == nil { return "line_no is not an integer" }
+        return nil
+    }
+}
+
+extension TableLayout {
+    /// Visible columns shipped with a record's state (none for counters: they are derived).
+    var fieldCount: Int {
+        if case .record(let fields) = shape { return fields.count }
+        return 0
+    }
+}
+
+extension ChangeFeed {
+    /// One page of every state of `table`, in key order after `after` (bootstrapping a new peer).
+    static func readStatePage(
+        _ connection: PostgresConnection, table: ReplicatedTable, after: RowKey?, limit: Int
+    ) throws -> (states: [RowKey: RowState], last: RowKey?, rows: Int, rejected: [(RowKey, String)]) {
+        let layout = TableLayout.of(table)
+        var params: [String?] = []
+        if let after {
+            params.append(after.k1)
+            if layout.keyCount > 1 { params.append(after.k2) }
+        }
+        params.append(String(limit))
+        let query = layout.selectStatesPage(first: after == nil)
+        let result = try connection.query(query, params, label: "read \(table.name) state page")
+        var states: [RowKey: RowState] = [:]
+        var rejected: [(RowKey, String)] = []
+        var last: RowKey?
+        for row in result.rows {
+            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            last = key
+            let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
+            do {
+                states[key] = try StateCodec.decode(layout, state: row[(layout.keyCount + layout.fieldCount)...], fields: fields)
+            } catch {
+                rejected.append((key, error.reason))
+            }
+        }
+        return (states, last, result.rows.count, rejected)
+    }
+}

@@ -1,0 +1,232 @@
+/// How one replicated table is stored: its retail columns and its state table in `omnisync`
+/// (schema/0003_capture.sql). Every statement that reads or writes replicated rows is built
+/// here, once, from these constant descriptions; values always travel as `$n` array parameters.
+struct TableLayout: Sendable {
+    enum Shape: Sendable {
+        /// Counter columns with per-site contributions and one resettable column (index 0).
+        case counter(visible: [String], contributions: [String], resetPrefix: String, resetHasBase: Bool)
+        /// An immutable record: the visible columns after the key, with their SQL types.
+        case record(fields: [(name: String, type: String)])
+    }
+
+    let table: ReplicatedTable
+    let stateTable: String
+    let keyTypes: [String]
+    let shape: Shape
+
+    static func of(_ table: ReplicatedTable) -> TableLayout {
+        switch table {
+        case .stock: return stock
+        case .cartItems: return cartItems
+        case .orders: return orders
+        case .orderLines: return orderLines
+        case .returns: return returns
+        }
+    }
+
+    static let stock = TableLayout(
+        table: .stock, stateTable: "omnisync.stock_state", keyTypes: ["text", "text"],
+        shape: .counter(
+            visible: ["on_hand", "reserved"], contributions: ["on_hand_contrib", "reserved_contrib"],
+            resetPrefix: "count", resetHasBase: true))
+    static let cartItems = TableLayout(
+        table: .cartItems, stateTable: "omnisync.cart_state", keyTypes: ["text", "text"],
+        shape: .counter(
+            visible: ["quantity"], contributions: ["quantity_contrib"], resetPrefix: "delete", resetHasBase: false))
+    static let orders = TableLayout(
+        table: .orders, stateTable: "omnisync.order_state", keyTypes: ["text"],
+        shape: .record(fields: [("customer_id", "text"), ("channel", "text"), ("placed_at", "timestamptz")]))
+    static let orderLines = TableLayout(
+        table: .orderLines, stateTable: "omnisync.order_line_state", keyTypes: ["text", "int"],
+        shape: .record(fields: [("sku", "text"), ("quantity", "bigint")]))
+    static let returns = TableLayout(
+        table: .returns, stateTable: "omnisync.return_state", keyTypes: ["text"],
+        shape: .record(fields: [
+            ("order_id", "text"), ("line_no", "int"), ("quantity", "bigint"), ("location", "text"),
+            ("returned_at", "timestamptz"),
+        ]))
+
+    // MARK: - Pieces
+
+    var retailTable: String { "retail.\(table.name)" }
+    var keyColumns: [String] { table.keyColumns }
+    var keyCount: Int { keyColumns.count }
+
+    /// `unnest($1::text[], $2::text[]) AS k(k1, k2)` — keys as parameters.
+    private var keysUnnest: String {
+        let params = (1...keyCount).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let names = (1...keyCount).map { "k\($0)" }.joined(separator: ", ")
+        return "unnest(\(params)) AS k(\(names))"
+    }
+
+    /// `x.sku = k.k1 AND x.location = k.k2` with the key's SQL type.
+    private func keyMatch(_ alias: String, _ other: String = "k") -> String {
+        zip(keyColumns, keyTypes).enumerated().map { index, column in
+            let cast = column.1 == "text" ? "" : "::\(column.1)"
+            return "\(alias).\(column.0) = \(other).k\(index + 1)\(cast)"
+        }.joined(separator: " AND ")
+    }
+
+    private func keySelect(_ alias: String) -> String {
+        keyColumns.map { "\(alias).\($0)::text" }.joined(separator: ", ")
+    }
+
+    private var keyOrder: String { keyColumns.map { "r.\($0)" }.joined(separator: ", ") }
+
+    /// The state columns, in the order `StateCodec` reads and writes them.
+    var stateColumns: [String] {
+        switch shape {
+        case .counter(_, let contributions, let prefix, let hasBase):
+            var columns = ["sites", "versions"] + contributions + ["max_hlc", "\(prefix)_hlc", "\(prefix)_site"]
+            if hasBase { columns.append("\(prefix)_base") }
+            return columns + ["\(prefix)_sites", "\(prefix)_versions", "\(prefix)_observed"]
+        case .record:
+            return ["origin", "hlc"]
+        }
+    }
+
+    private var stateColumnTypes: [String] {
+        switch shape {
+        case .counter(_, let contributions, _, let hasBase):
+            var types = ["text[]", "bigint[]"] + contributions.map { _ in "bigint[]" } + ["bigint", "bigint", "text"]
+            if hasBase { types.append("bigint") }
+            return types + ["text[]", "bigint[]", "bigint[]"]
+        case .record:
+            return ["text", "bigint"]
+        }
+    }
+
+    private var recordFields: [(name: String, type: String)] {
+        if case .record(let fields) = shape { return fields }
+        return []
+    }
+
+    // MARK: - Reading at the source
+
+    /// Current states of the given keys: key columns, then (records) visible fields, then state columns.
+    var selectStates: String {
+        let state = stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")
+        switch shape {
+        case .counter:
+            return "SELECT \(keySelect("s")), \(state) FROM \(keysUnnest) JOIN \(stateTable) AS s ON \(keyMatch("s"))"
+        case .record:
+            let fields = recordFields.map { "r.\($0.name)::text" }.joined(separator: ", ")
+            return """
+                SELECT \(keySelect("r")), \(fields), \(state) FROM \(keysUnnest) \
+                JOIN \(retailTable) AS r ON \(keyMatch("r")) \
+                JOIN \(stateTable) AS s ON \(keyColumns.map { "s.\($0) = r.\($0)" }.joined(separator: " AND "))
+                """
+        }
+    }
+
+    /// Every state of the table in key order, from the start or after a given key (bootstrapping
+    /// a new peer). Parameters: the key after which to start (omitted for the first page), the limit.
+    func selectStatesPage(first: Bool) -> String {
+        let state = stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")
+        let after: String
+        if first {
+            after = "true"
+        } else if keyCount == 1 {
+            after = "s.\(keyColumns[0]) > $1"
+        } else {
+            after = "(s.\(keyColumns[0]), s.\(keyColumns[1])) > ($1, $2::\(keyTypes[1]))"
+        }
+        let limit = "$\(first ? 1 : keyCount + 1)::int"
+        let order = keyColumns.map { "s.\($0)" }.joined(separator: ", ")
+        switch shape {
+        case .counter:
+            return "SELECT \(keySelect("s")), \(state) FROM \(stateTable) AS s WHERE \(after) ORDER BY \(order) LIMIT \(limit)"
+        case .record:
+            let fields = recordFields.map { "r.\($0.name)::text" }.joined(separator: ", ")
+            let join = keyColumns.map { "r.\($0) = s.\($0)" }.joined(separator: " AND ")
+            return """
+                SELECT \(keySelect("s")), \(fields), \(state) FROM \(stateTable) AS s \
+                JOIN \(retailTable) AS r ON \(join) WHERE \(after) ORDER BY \(order) LIMIT \(limit)
+                """
+        }
+    }
+
+    // MARK: - Applying at the target
+
+    /// Creates missing visible rows so that every key can be locked in one ordered statement,
+    /// in the same order applications lock them (visible row first, then its state).
+    var insertPlaceholders: String? {
+        guard case .counter(let visible, _, _, _) = shape else { return nil }
+        let zeros = visible.map { _ in "0" }.joined(separator: ", ")
+        let keys = (1...keyCount).map { "k.k\($0)" }.joined(separator: ", ")
+        return """
+            INSERT INTO \(retailTable) (\(keyColumns.joined(separator: ", ")), \(visible.joined(separator: ", "))) \
+            SELECT \(keys), \(zeros) FROM \(keysUnnest) ORDER BY \(keys) ON CONFLICT DO NOTHING
+            """
+    }
+
+    /// Inserts incoming records that the target lacks (immutable rows: nothing to lock first).
+    var insertMissingRecords: String? {
+        guard case .record(let fields) = shape else { return nil }
+        let count = keyCount + fields.count
+        let params = (1...count).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let names = (1...count).map { "c\($0)" }.joined(separator: ", ")
+        let casts = zip(keyTypes + fields.map(\.type), 1...count).map { "u.c\($1)::\($0)" }.joined(separator: ", ")
+        let columns = (keyColumns + fields.map(\.name)).joined(separator: ", ")
+        return "INSERT INTO \(retailTable) (\(columns)) SELECT \(casts) FROM unnest(\(params)) AS u(\(names)) ON CONFLICT DO NOTHING"
+    }
+
+    /// Locks and reads the target's visible rows and states for the keys.
+    var lockAndSelect: String {
+        let state = stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")
+        let join = keyColumns.map { "s.\($0) = r.\($0)" }.joined(separator: " AND ")
+        switch shape {
+        case .counter(let visible, _, _, _):
+            let values = visible.map { "r.\($0)::text" }.joined(separator: ", ")
+            return """
+                SELECT \(keySelect("r")), \(values), s.sites IS NOT NULL, \(stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")) \
+                FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) \
+                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder) FOR UPDATE OF r
+                """
+        case .record(let fields):
+            let values = fields.map { "r.\($0.name)::text" }.joined(separator: ", ")
+            return """
+                SELECT \(keySelect("r")), \(values), s.origin IS NOT NULL, \(state) \
+                FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) \
+                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder) FOR UPDATE OF r
+                """
+        }
+    }
+
+    /// Writes merged states: parameters are the keys, then one text[] per state column.
+    var upsertStates: String {
+        let columns = stateColumns
+        let count = keyCount + columns.count
+        let params = (1...count).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let names = (1...count).map { "c\($0)" }.joined(separator: ", ")
+        let casts = zip(keyTypes + stateColumnTypes, 1...count).map { "u.c\($1)::\($0)" }.joined(separator: ", ")
+        let updates = columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return """
+            INSERT INTO \(stateTable) (\((keyColumns + columns).joined(separator: ", "))) \
+            SELECT \(casts) FROM unnest(\(params)) AS u(\(names)) \
+            ON CONFLICT (\(keyColumns.joined(separator: ", "))) DO UPDATE SET \(updates)
+            """
+    }
+
+    /// Sets visible values: parameters are the keys, then one text[] per visible column.
+    var updateVisible: String {
+        let visible: [(name: String, type: String)]
+        switch shape {
+        case .counter(let columns, _, _, _): visible = columns.map { ($0, "bigint") }
+        case .record(let fields): visible = fields
+        }
+        let count = keyCount + visible.count
+        let params = (1...count).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let names = (1...count).map { "c\($0)" }.joined(separator: ", ")
+        let sets = visible.enumerated().map { "\($1.name) = u.c\(keyCount + $0 + 1)::\($1.type)" }.joined(separator: ", ")
+        let match = zip(keyColumns, keyTypes).enumerated().map { index, column in
+            "r.\(column.0) = u.c\(index + 1)::\(column.1)"
+        }.joined(separator: " AND ")
+        return "UPDATE \(retailTable) AS r SET \(sets) FROM unnest(\(params)) AS u(\(names)) WHERE \(match)"
+    }
+
+    /// Removes visible rows whose merged state is absent (deleted cart items).
+    var deleteVisible: String {
+        "DELETE FROM \(retailTable) AS r USING \(keysUnnest) WHERE \(keyMatch("r"))"
+    }
+}
