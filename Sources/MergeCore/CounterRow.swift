@@ -52,8 +52,12 @@ public struct CounterRow: Hashable, Sendable {
                 throw .malformed("site \(site) has a contribution but no clock entry")
             }
         }
-        for reset in resets.compactMap({ $0 }) where !clock.dominates(reset.clock) {
-            throw .malformed("a reset has seen more than the row's clock")
+        for reset in resets.compactMap({ $0 }) {
+            guard clock.dominates(reset.clock) else { throw .malformed("a reset has seen more than the row's clock") }
+            // Otherwise the next local reset could be stamped before one it has seen, and lose to it.
+            guard reset.stamp.time <= highWater else {
+                throw .malformed("a reset is stamped \(reset.stamp), past the row's high-water mark \(highWater)")
+            }
         }
         self.columnCount = columns
         self.clock = clock

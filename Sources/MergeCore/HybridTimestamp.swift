@@ -13,9 +13,10 @@ public struct HybridTimestamp: Hashable, Sendable, Comparable, CustomStringConve
     }
 
     /// The timestamp for a new event at `site`: the wall clock, or one past the row's
-    /// high-water mark when the wall clock lags behind it.
+    /// high-water mark when the wall clock lags behind it. A (corrupt) mark of `Int64.max` is
+    /// kept, not wrapped: wrapping would stamp the new event before everything the row has seen.
     public static func next(wallClock: Int64, highWater: Int64, site: SiteName) -> HybridTimestamp {
-        HybridTimestamp(time: max(wallClock, highWater &+ 1), site: site)
+        HybridTimestamp(time: max(wallClock, highWater.saturatingAdd(1)), site: site)
     }
 
     public static func < (lhs: HybridTimestamp, rhs: HybridTimestamp) -> Bool {

@@ -1,5 +1,0 @@
-import XCTest
-
-final class MergeCoreTestsPlaceholder: XCTestCase {
-    func testPlaceholder() { XCTAssertTrue(true) }
-}
