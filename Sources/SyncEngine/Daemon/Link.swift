@@ -29,6 +29,7 @@ actor Link {
     private var loaded = false
     private var busy = false
 
+    nonisolated let progress = LinkProgress()
     nonisolated let wakes: AsyncStream<Void>
     private nonisolated let wakeContinuation: AsyncStream<Void>.Continuation
 
@@ -57,7 +58,11 @@ actor Link {
     func deliverPending() async -> Round {
         guard !busy else { return Round(busy: true) }
         busy = true
-        defer { busy = false }
+        progress.started()
+        defer {
+            busy = false
+            progress.finished()
+        }
         var round = Round()
         do {
             if !loaded {
@@ -117,6 +122,7 @@ actor Link {
         let started = ContinuousClock.now
         let outcome = try await onTarget { try Applier.apply($0, target: targetName, batch: batch, cursor: update) }
         let seconds = (ContinuousClock.now - started).seconds
+        progress.stepped()
         persisted = page.next
         current = page.next
         stats.recordBatch(

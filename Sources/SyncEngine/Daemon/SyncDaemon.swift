@@ -63,11 +63,18 @@ public final class SyncDaemon: Sendable {
             if stopNow { break }
             let sites = configuration.sites.count
             let applied = reloading
-            await engine.run(onReady: { [logger] in
-                notifier.ready()
-                notifier.status("syncing \(sites) sites")
-                logger.notice(applied ? "configuration applied" : "omnisync ready", ["sites": sites])
-            })
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    await engine.run(onReady: {
+                        notifier.ready()
+                        notifier.status(engine.statusLine())
+                        self.logger.notice(applied ? "configuration applied" : "omnisync ready", ["sites": sites])
+                    })
+                }
+                group.addTask { await SyncDaemon.superviseLoop(engine: engine, notifier: notifier) }
+                await group.next()
+                group.cancelAll()
+            }
             let next = control.withLock { state -> Configuration? in
                 state.engine = nil
                 if state.stopRequested { return nil }
@@ -77,6 +84,26 @@ public final class SyncDaemon: Sendable {
             guard let next else { break }
             configuration = next
             reloading = true
+        }
+    }
+
+    /// Keeps `STATUS=` current and pings the watchdog only while every link makes progress, so a
+    /// stuck apply lets systemd's watchdog fire.
+    static func superviseLoop(engine: SyncEngine, notifier: SystemdNotifier) async {
+        guard notifier.isEnabled else { return }
+        let watchdog = notifier.watchdogInterval
+        let tick = watchdog.map { $0 / 2 } ?? .seconds(5)
+        var sinceStatus = Duration.zero
+        while !Task.isCancelled && !engine.isStopping {
+            if let watchdog, engine.isMakingProgress(within: watchdog) {
+                notifier.watchdog()
+            }
+            sinceStatus += tick
+            if sinceStatus >= .seconds(5) {
+                notifier.status(engine.statusLine())
+                sinceStatus = .zero
+            }
+            try? await Task.sleep(for: tick)
         }
     }
 

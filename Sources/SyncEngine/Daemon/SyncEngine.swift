@@ -11,7 +11,8 @@ public final class SyncEngine: Sendable {
     let sites: [SiteHandle]
     let links: [Link]
     let stats = EngineStats()
-    private let logger: Logger
+    let logger: Logger
+    let backlogs = Mutex<[String: Backlog]>([:])
     private let stopFlag = StopFlag()
 
     public init(configuration: Configuration, logger: Logger) {
@@ -82,6 +83,7 @@ public final class SyncEngine: Sendable {
             group.addTask { [self] in await safetyPoll() }
             group.addTask { [self] in await pruneLoop() }
             group.addTask { [self] in await statsLoop() }
+            group.addTask { [self] in await metricsLoop() }
             onReady()
             // Link loops end when stop() finishes their wake streams; then stop the rest.
             while !isStopping {
@@ -90,6 +92,7 @@ public final class SyncEngine: Sendable {
             for listener in listeners { listener.stop() }
             group.cancelAll()
         }
+        if configuration.daemon.metricsFile != nil { await writeMetrics() }
         for site in sites { await site.close() }
     }
 
@@ -144,6 +147,14 @@ public final class SyncEngine: Sendable {
             } catch {
                 logger.info("outbox not pruned", [LogKey.site: source.name, LogKey.error: "\(error)"])
             }
+        }
+    }
+
+    private func metricsLoop() async {
+        while !Task.isCancelled && !isStopping {
+            await writeMetrics()
+            // Without a metrics file the backlog only feeds the STATUS= line: measure rarely.
+            try? await Task.sleep(for: .seconds(configuration.daemon.metricsFile == nil ? 60 : 10))
         }
     }
 
