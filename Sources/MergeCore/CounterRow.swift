@@ -11,22 +11,27 @@
 ///
 /// Per site, the contribution with the greater clock entry wins (equal entries carry equal
 /// contributions; corrupt equal-version pairs fall back to the lexicographically greater array).
-/// Per column, the reset with the greater hybrid timestamp wins (ties: greater site name).
-/// Delivery may therefore duplicate, reorder or skip intermediate states without changing the
-/// outcome.
+/// Per column, two resets combine by the row's `resetRule`: under `.latestWins` the greater hybrid
+/// timestamp wins (ties: greater site name); under `.joined` they are joined
+/// (`CounterReset.joined`). Either way each part of the state is merged by a join, so the whole
+/// is one. Delivery may therefore duplicate, reorder or skip intermediate states without
+/// changing the outcome.
 public struct CounterRow: Hashable, Sendable {
     public let columnCount: Int
+    /// How two resets of a column combine. Fixed per table: rows under different rules never merge.
+    public let resetRule: ResetRule
     public private(set) var clock: VectorClock
     /// Each site's cumulative contribution per column; absent means all zeros.
     public private(set) var contributions: [SiteName: [Int64]]
-    /// The winning reset per column, if any.
+    /// Per column, the winning reset (`latestWins`) or the join of every reset seen (`joined`).
     public private(set) var resets: [CounterReset?]
     /// The greatest hybrid time this row has seen; new resets are stamped past it.
     public private(set) var highWater: Int64
 
-    public init(columns: Int) {
+    public init(columns: Int, resetRule: ResetRule = .latestWins) {
         precondition(columns > 0, "a counter row has at least one column")
         columnCount = columns
+        self.resetRule = resetRule
         clock = VectorClock()
         contributions = [:]
         resets = Array(repeating: nil, count: columns)
@@ -39,7 +44,8 @@ public struct CounterRow: Hashable, Sendable {
         clock: VectorClock,
         contributions: [SiteName: [Int64]],
         resets: [CounterReset?],
-        highWater: Int64
+        highWater: Int64,
+        resetRule: ResetRule = .latestWins
     ) throws(MergeCoreError) {
         guard columns > 0, resets.count == columns else {
             throw .malformed("expected \(columns) reset slots, found \(resets.count)")
@@ -60,6 +66,7 @@ public struct CounterRow: Hashable, Sendable {
             }
         }
         self.columnCount = columns
+        self.resetRule = resetRule
         self.clock = clock
         self.contributions = contributions.filter { !$0.value.allSatisfy { $0 == 0 } }
         self.resets = resets
@@ -81,7 +88,8 @@ public struct CounterRow: Hashable, Sendable {
     public var values: [Int64] { (0..<columnCount).map { value(column: $0) } }
 
     /// Add-wins presence for rows that can be deleted (cart items): the row exists while some
-    /// change is not covered by the latest reset of `column`.
+    /// change is not covered by the reset of `column` — under `.joined`, neither a delete nor
+    /// seen by any delete.
     public func isPresent(resetColumn column: Int) -> Bool {
         guard let reset = resets[column] else { return !clock.isEmpty }
         return clock != reset.clock && !reset.clock.dominates(clock)
@@ -103,6 +111,11 @@ public struct CounterRow: Hashable, Sendable {
     }
 
     /// A local reset at `site` setting `column` to `value` as of everything `site` has seen.
+    ///
+    /// It replaces the column's reset under either rule. Under `.joined` replacing equals joining:
+    /// the new reset's clock dominates the old one's (the row's clock does), so for every site it
+    /// observes at least as many changes, and its stamp is past the high-water mark, so it gives
+    /// the base.
     public mutating func applyLocalReset(site: SiteName, column: Int, value: Int64, wallClock: Int64) {
         clock.tick(site)
         let stamp = HybridTimestamp.next(wallClock: wallClock, highWater: highWater, site: site)
@@ -119,10 +132,12 @@ public struct CounterRow: Hashable, Sendable {
         merging(other).row
     }
 
-    /// The join, plus the concurrent disagreeing resets it had to decide between.
+    /// The join, plus the concurrent disagreeing resets it had to decide between (never any
+    /// under `.joined`, where both take effect).
     public func merging(_ other: CounterRow) -> (row: CounterRow, conflicts: [ResetConflict]) {
         precondition(columnCount == other.columnCount, "merging rows of different shapes")
-        var result = CounterRow(columns: columnCount)
+        precondition(resetRule == other.resetRule, "merging rows under different reset rules")
+        var result = CounterRow(columns: columnCount, resetRule: resetRule)
         result.clock = clock.merged(with: other.clock)
         result.highWater = Swift.max(highWater, other.highWater)
 
@@ -147,6 +162,8 @@ public struct CounterRow: Hashable, Sendable {
                 result.resets[column] = nil
             case (let one?, nil), (nil, let one?):
                 result.resets[column] = one
+            case (let a?, let b?) where resetRule == .joined:
+                result.resets[column] = CounterReset.joined(a, b)
             case (let a?, let b?):
                 let winner = CounterReset.winner(a, b)
                 result.resets[column] = winner

@@ -4,9 +4,14 @@ import MergeCore
 /// clocks, no contributions, no hybrid clock. Each event lists the ids of every event its site had
 /// seen when it was made (its causal past).
 ///
-/// - value of a column = base of the winning reset of that column (the greatest (time, site);
+/// - `latestWins` (stock counts):
+///   value of a column = base of the winning reset of that column (the greatest (time, site);
 ///   none: 0) + Σ deltas of the events not in that reset's causal past;
-/// - presence (cart rows) = some event is neither the winning delete nor in its causal past.
+///   presence = some event is neither the winning reset nor in its causal past.
+/// - `joined` (cart deletes, base 0):
+///   value of a column = base of the winning reset + Σ deltas of the events in the causal past of
+///   no reset of that column;
+///   presence = some event is neither a reset of that column nor in the causal past of any.
 ///
 /// Any state is judged by the set of events it reflects, so the model also says what every
 /// intermediate state at every site must show, not only the final one.
@@ -34,7 +39,12 @@ struct CounterModel {
         }
     }
 
+    let rule: ResetRule
     private(set) var events: [Event] = []
+
+    init(rule: ResetRule) {
+        self.rule = rule
+    }
 
     /// Appends an event and returns its id.
     mutating func record(site: SiteName, change: Event.Change, past: Set<Int>) -> Int {
@@ -57,19 +67,27 @@ struct CounterModel {
         }
     }
 
+    /// The resets of `column` that take effect: the winner, or under `joined` every one.
+    func effectiveResets(column: Int, seen: Set<Int>) -> [Event] {
+        switch rule {
+        case .latestWins: return winningReset(column: column, seen: seen).map { [$0] } ?? []
+        case .joined: return seen.map { events[$0] }.filter { $0.isReset(of: column) }
+        }
+    }
+
     func value(column: Int, seen: Set<Int>) -> Int64 {
-        let winner = winningReset(column: column, seen: seen)
+        let resets = effectiveResets(column: column, seen: seen)
         var total: Int64 = 0
-        if case .reset(_, let base, _)? = winner?.change { total = base }
-        for id in seen where !(winner?.past.contains(id) ?? false) {
+        if case .reset(_, let base, _)? = winningReset(column: column, seen: seen)?.change { total = base }
+        for id in seen where !resets.contains(where: { $0.past.contains(id) }) {
             if case .delta(let deltas) = events[id].change { total += deltas[column] }
         }
         return total
     }
 
     func isPresent(resetColumn column: Int, seen: Set<Int>) -> Bool {
-        guard let winner = winningReset(column: column, seen: seen) else { return !seen.isEmpty }
-        return seen.contains { $0 != winner.id && !winner.past.contains($0) }
+        let resets = effectiveResets(column: column, seen: seen)
+        return seen.contains { id in !resets.contains { $0.id == id || $0.past.contains(id) } }
     }
 
     /// The reset event that made the reset stamped `stamp` (a site never stamps two resets alike).

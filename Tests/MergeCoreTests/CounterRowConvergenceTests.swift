@@ -7,21 +7,29 @@ import XCTest
 /// show what `CounterModel` computes from the global event log; after a final full exchange, every
 /// site must hold the same state, showing the model's value for the whole log.
 ///
+/// Stock counts run under `latestWins`, cart deletes under both rules (`joined` is the one the
+/// contract asks for).
+///
 /// Replay a failure with `OMNISYNC_SEED=<seed> OMNISYNC_ITERATIONS=1`; raise
 /// `OMNISYNC_ITERATIONS` to search longer.
 final class CounterRowConvergenceTests: XCTestCase {
     func testStockRowsConvergeToTheModel() throws {
-        try checkConvergence(shape: .stock, defaultSeed: 0x5_70C4)
+        try checkConvergence(shape: .stock, rule: .latestWins, defaultSeed: 0x5_70C4)
     }
 
-    func testCartItemsConvergeToTheModel() throws {
-        try checkConvergence(shape: .cart, defaultSeed: 0xCA_4711)
+    func testCartItemsWithJoinedDeletesConvergeToTheModel() throws {
+        try checkConvergence(shape: .cart, rule: .joined, defaultSeed: 0xCA_4712)
     }
 
-    private func checkConvergence(shape: CounterSimulation.Shape, defaultSeed: UInt64) throws {
+    func testCartItemsWithLatestDeleteWinningConvergeToTheModel() throws {
+        try checkConvergence(shape: .cart, rule: .latestWins, defaultSeed: 0xCA_4711)
+    }
+
+    private func checkConvergence(shape: CounterSimulation.Shape, rule: ResetRule, defaultSeed: UInt64) throws {
         for seed in try SeededGenerator.iterationSeeds(defaultSeed: defaultSeed, defaultIterations: 150) {
             var rng = SeededGenerator(seed: seed)
-            var simulation = CounterSimulation(shape: shape, siteCount: Int.random(in: 3...8, using: &rng), using: &rng)
+            var simulation = CounterSimulation(
+                shape: shape, rule: rule, siteCount: Int.random(in: 3...8, using: &rng), using: &rng)
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 for _ in 0..<Int.random(in: 0...80, using: &rng) { simulation.randomStep(using: &rng) }
                 // Sometimes the sites settle and one of them counts or deletes having seen
@@ -32,7 +40,7 @@ final class CounterRowConvergenceTests: XCTestCase {
                 }
             }
             simulation.fullExchange()
-            if !checkConverged(simulation, "\(shape) \(rng) sites=\(simulation.sites)") { break }
+            if !checkConverged(simulation, "\(shape) \(rule) \(rng) sites=\(simulation.sites)") { break }
         }
     }
 

@@ -5,26 +5,38 @@ import XCTest
 /// The laws of `CounterRow.merged(with:)` on states taken from realistic histories: sites making
 /// local deltas and resets and merging each other's (sometimes stale) states at random. Arbitrary
 /// dictionaries would not do: in real histories equal clock entries imply equal contributions.
+///
+/// Both reset rules on both shapes: stock counts are `latestWins` and cart deletes `joined` in
+/// production, and the other pairings exercise each rule where the first never goes (joined
+/// resets with non-zero bases and tied stamps; a losing delete).
 final class CounterRowLawTests: XCTestCase {
     func testStockMergeIsAJoinAndMatchesTheModel() throws {
-        try checkLaws(shape: .stock, defaultSeed: 0x0057_0C4)
+        try checkLaws(shape: .stock, rule: .latestWins, defaultSeed: 0x0057_0C4)
     }
 
-    func testCartMergeIsAJoinAndMatchesTheModel() throws {
-        try checkLaws(shape: .cart, defaultSeed: 0x00CA_127)
+    func testCartMergeWithJoinedDeletesIsAJoinAndMatchesTheModel() throws {
+        try checkLaws(shape: .cart, rule: .joined, defaultSeed: 0x00CA_12D)
     }
 
-    private func checkLaws(shape: CounterSimulation.Shape, defaultSeed: UInt64) throws {
+    func testStockMergeWithJoinedCountsIsAJoinAndMatchesTheModel() throws {
+        try checkLaws(shape: .stock, rule: .joined, defaultSeed: 0x0057_0C5)
+    }
+
+    func testCartMergeWithLatestDeleteWinningIsAJoinAndMatchesTheModel() throws {
+        try checkLaws(shape: .cart, rule: .latestWins, defaultSeed: 0x00CA_127)
+    }
+
+    private func checkLaws(shape: CounterSimulation.Shape, rule: ResetRule, defaultSeed: UInt64) throws {
         for seed in try SeededGenerator.iterationSeeds(defaultSeed: defaultSeed, defaultIterations: 40) {
             var rng = SeededGenerator(seed: seed)
-            let history = CounterSimulation.history(shape: shape, steps: 80, using: &rng)
-            var holds = check(history.violations.isEmpty, "\(shape) \(rng): \(history.violations)")
+            let history = CounterSimulation.history(shape: shape, rule: rule, steps: 80, using: &rng)
+            var holds = check(history.violations.isEmpty, "\(shape) \(rule) \(rng): \(history.violations)")
             for _ in 0..<30 where holds {
                 let a = history.sample(using: &rng)
                 let b = history.sample(using: &rng)
                 let c = history.sample(using: &rng)
-                holds = checkJoin(a.row, b.row, c.row, "\(shape) \(rng)")
-                    && checkAgainstModel(a, b, history, "\(shape) \(rng)")
+                holds = checkJoin(a.row, b.row, c.row, "\(shape) \(rule) \(rng)")
+                    && checkAgainstModel(a, b, history, "\(shape) \(rule) \(rng)")
             }
             if !holds { break }
         }
@@ -32,7 +44,7 @@ final class CounterRowLawTests: XCTestCase {
 
     private func checkJoin(_ a: CounterRow, _ b: CounterRow, _ c: CounterRow, _ context: String) -> Bool {
         let ab = a.merged(with: b)
-        let empty = CounterRow(columns: a.columnCount)
+        let empty = CounterRow(columns: a.columnCount, resetRule: a.resetRule)
         return check(ab == b.merged(with: a), "commutativity, \(context): a=\(a) b=\(b)")
             && check(
                 ab.merged(with: c) == a.merged(with: b.merged(with: c)),

@@ -10,10 +10,11 @@ final class CounterRowValidationTests: XCTestCase {
 
     private func read(
         columns: Int = 1, clock: VectorClock, contributions: [SiteName: [Int64]] = [:], resets: [CounterReset?],
-        highWater: Int64 = 10
+        highWater: Int64 = 10, resetRule: ResetRule = .latestWins
     ) throws(MergeCoreError) -> CounterRow {
         try CounterRow(
-            columns: columns, clock: clock, contributions: contributions, resets: resets, highWater: highWater)
+            columns: columns, clock: clock, contributions: contributions, resets: resets, highWater: highWater,
+            resetRule: resetRule)
     }
 
     private func assertMalformed(
@@ -74,5 +75,26 @@ final class CounterRowValidationTests: XCTestCase {
             highWater: row.highWater)
         XCTAssertEqual(stored, row)
         XCTAssertEqual(stored.values, [2, 1])
+    }
+
+    /// Concurrent deletes joined under `.joined` are still one reset (a stamp, a base, a clock and
+    /// observations), so they fit the stored format unchanged.
+    func testRoundTripsJoinedDeletes() throws {
+        var web = CounterRow(columns: 1, resetRule: .joined)
+        var store = web
+        web.applyLocalDelta(site: "web", deltas: [2])
+        store.applyLocalDelta(site: "store-1", deltas: [1])
+        web.applyLocalReset(site: "web", column: 0, value: 0, wallClock: 100)
+        store.applyLocalReset(site: "store-1", column: 0, value: 0, wallClock: 90)
+        let merged = web.merged(with: store)
+        let stored = try read(
+            clock: merged.clock, contributions: merged.contributions, resets: merged.resets,
+            highWater: merged.highWater, resetRule: .joined)
+        XCTAssertEqual(stored, merged)
+        XCTAssertEqual(stored.resets[0]?.observed, ["web": 2, "store-1": 1])
+        let underTheOtherRule = try read(
+            clock: merged.clock, contributions: merged.contributions, resets: merged.resets,
+            highWater: merged.highWater)
+        XCTAssertNotEqual(underTheOtherRule, merged, "the reset rule is part of the state")
     }
 }

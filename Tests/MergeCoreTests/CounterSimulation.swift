@@ -25,9 +25,10 @@ struct CounterSimulation {
     static let sitePool: [SiteName] = ["web", "store-1", "store-2", "store-10", "store-010", "a", "z-9", "b"]
 
     let shape: Shape
+    let rule: ResetRule
     let sites: [SiteName]
     private(set) var states: [Snapshot]
-    private(set) var model = CounterModel()
+    private(set) var model: CounterModel
     /// Every state any site has held, starting with the empty one: the source of stale deliveries
     /// and of law-test samples.
     private(set) var archive: [Snapshot]
@@ -38,11 +39,13 @@ struct CounterSimulation {
     private var now: Int64 = 1_000_000
     private let clockDrift: [Int64]
 
-    init(shape: Shape, siteCount: Int, using rng: inout SeededGenerator) {
+    init(shape: Shape, rule: ResetRule, siteCount: Int, using rng: inout SeededGenerator) {
         precondition((1...Self.sitePool.count).contains(siteCount))
         self.shape = shape
+        self.rule = rule
+        model = CounterModel(rule: rule)
         sites = Array(Self.sitePool.shuffled(using: &rng).prefix(siteCount))
-        let empty = Snapshot(row: CounterRow(columns: shape.columns), seen: [])
+        let empty = Snapshot(row: CounterRow(columns: shape.columns, resetRule: rule), seen: [])
         states = Array(repeating: empty, count: siteCount)
         archive = [empty]
         // Some clocks agree to within a tick (ties between sites), some lag far behind (the hybrid
@@ -54,8 +57,11 @@ struct CounterSimulation {
     }
 
     /// A whole random history of `steps` steps, without a final exchange.
-    static func history(shape: Shape, steps: Int, using rng: inout SeededGenerator) -> CounterSimulation {
-        var simulation = CounterSimulation(shape: shape, siteCount: Int.random(in: 2...6, using: &rng), using: &rng)
+    static func history(
+        shape: Shape, rule: ResetRule, steps: Int, using rng: inout SeededGenerator
+    ) -> CounterSimulation {
+        var simulation = CounterSimulation(
+            shape: shape, rule: rule, siteCount: Int.random(in: 2...6, using: &rng), using: &rng)
         for _ in 0..<steps { simulation.randomStep(using: &rng) }
         return simulation
     }
@@ -96,6 +102,7 @@ struct CounterSimulation {
         var row = current.row
         row.applyLocalDelta(site: sites[index], deltas: deltas)
         let id = model.record(site: sites[index], change: .delta(deltas), past: current.seen)
+        checkInflation(from: current.row, to: row, at: sites[index], after: "delta \(deltas)")
         settle(index, Snapshot(row: row, seen: current.seen.union([id])), after: "delta \(deltas)")
     }
 
@@ -125,6 +132,7 @@ struct CounterSimulation {
             report("\(site) reset at wall clock \(wallClock) got stamp \(stamp), model says \(expectedStamp)")
         }
         let id = model.record(site: site, change: .reset(column: 0, base: base, time: time), past: current.seen)
+        checkInflation(from: current.row, to: row, at: site, after: "reset to \(base) at \(time)")
         settle(index, Snapshot(row: row, seen: current.seen.union([id])), after: "reset to \(base) at \(time)")
     }
 
@@ -198,11 +206,27 @@ struct CounterSimulation {
         }
     }
 
-    /// A conflict is reported exactly when the two winning resets met here were made without
-    /// seeing each other and disagree; the later stamp wins.
+    /// A local change only adds to what the state knew: merging the state from before it changes
+    /// nothing. For a reset under `joined` this is what makes replacing the column's reset equal
+    /// to joining the new reset into it.
+    private mutating func checkInflation(
+        from before: CounterRow, to after: CounterRow, at site: SiteName, after context: String
+    ) {
+        let merged = after.merged(with: before)
+        if merged != after {
+            report("\(site) after \(context): merging the state from before it gives \(merged), not \(after)")
+        }
+    }
+
+    /// Under `latestWins`, a conflict is reported exactly when the two winning resets met here were
+    /// made without seeing each other and disagree; the later stamp wins. Under `joined`, never.
     private mutating func checkConflicts(
         _ found: [ResetConflict], mine: CounterRow, theirs: CounterRow, at site: SiteName
     ) {
+        if rule == .joined {
+            if !found.isEmpty { report("\(site): conflicts between joined resets: \(found)") }
+            return
+        }
         for column in 0..<shape.columns {
             let reported = found.filter { $0.column == column }
             guard let a = mine.resets[column], let b = theirs.resets[column] else {

@@ -8,7 +8,7 @@ final class VectorClockTests: XCTestCase {
     func testMergeIsAJoin() throws {
         for seed in try SeededGenerator.iterationSeeds(defaultSeed: 0x00C1_0C4, defaultIterations: 40) {
             var rng = SeededGenerator(seed: seed)
-            let history = CounterSimulation.history(shape: .stock, steps: 80, using: &rng)
+            let history = CounterSimulation.history(shape: .stock, rule: .latestWins, steps: 80, using: &rng)
             let clocks = history.archive.map(\.row.clock)
                 + history.archive.flatMap { $0.row.resets.compactMap { $0?.clock } }
             var holds = true
