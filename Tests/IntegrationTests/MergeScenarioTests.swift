@@ -97,6 +97,22 @@ final class MergeScenarioTests: XCTestCase {
         await fixture.waitForConvergence(timeout: 5)
     }
 
+    func testConcurrentCartDeletesEachRemoveWhatTheySaw() async throws {
+        try await fixture.sql("web", "INSERT INTO retail.cart_items VALUES ('cart-3', 'sku-1', 1)")
+        await fixture.syncOnce()
+        // Each site adds one and deletes the item without seeing the other's add.
+        try await fixture.sql("web", "UPDATE retail.cart_items SET quantity = quantity + 1 WHERE cart_id = 'cart-3'")
+        try await fixture.sql("store-a", "UPDATE retail.cart_items SET quantity = quantity + 1 WHERE cart_id = 'cart-3'")
+        try await fixture.sql("web", "DELETE FROM retail.cart_items WHERE cart_id = 'cart-3'")
+        try await fixture.sql("store-a", "DELETE FROM retail.cart_items WHERE cart_id = 'cart-3'")
+        await fixture.syncOnce()
+        for site in fixture.siteNames {
+            let count = try await fixture.value(site, "SELECT count(*) FROM retail.cart_items WHERE cart_id = 'cart-3'")
+            XCTAssertEqual(count, "0", "at \(site)")
+        }
+        await fixture.waitForConvergence(timeout: 5)
+    }
+
     func testBuyOnlineReturnInStore() async throws {
         try await fixture.sql("store-b", "INSERT INTO retail.stock VALUES ('sku-9', 'store-b', 5, 0)")
         try await fixture.sql("web", "INSERT INTO retail.orders VALUES ('o-9', 'c-9', 'web', '2026-11-20 10:00:00+00')")

@@ -84,7 +84,7 @@ enum Applier {
             let visibleStart = layout.keyCount
             let visible = (0..<columns).map { Int64(row[visibleStart + $0] ?? "") ?? 0 }
             let hasState = row[visibleStart + columns] == "t"
-            var existing = CounterRow(columns: columns)
+            var existing = CounterRow(columns: columns, resetRule: layout.resetRule)
             if hasState {
                 do {
                     guard case .counter(let decoded) = try StateCodec.decode(
@@ -96,7 +96,7 @@ enum Applier {
                     continue
                 }
             }
-            guard incoming.columnCount == columns else { continue }
+            guard incoming.columnCount == columns, incoming.resetRule == existing.resetRule else { continue }
             let (merged, resetConflicts) = existing.merging(incoming)
             let stateChanged = merged != existing || !hasState
             if stateChanged { stateWrites.append((key, .counter(merged))) }

@@ -68,7 +68,7 @@ enum StateCodec {
                 return .counter(
                     try CounterRow(
                         columns: columns, clock: VectorClock(clock), contributions: contributions, resets: resets,
-                        highWater: highWater))
+                        highWater: highWater, resetRule: layout.resetRule))
             } catch let error as StateDecodingError {
                 throw error
             } catch {

@@ -1,3 +1,5 @@
+import MergeCore
+
 /// How one replicated table is stored: its retail columns and its state table in `omnisync`
 /// (schema/0003_capture.sql). Every statement that reads or writes replicated rows is built
 /// here, once, from these constant descriptions; values always travel as `$n` array parameters.
@@ -47,6 +49,10 @@ struct TableLayout: Sendable {
         ]))
 
     // MARK: - Pieces
+
+    /// Physical counts: the latest wins (concurrent ones are a conflict). Cart deletes: every
+    /// delete removes what it had seen, so concurrent deletes join.
+    var resetRule: ResetRule { table == .cartItems ? .joined : .latestWins }
 
     var retailTable: String { "retail.\(table.name)" }
     var keyColumns: [String] { table.keyColumns }
