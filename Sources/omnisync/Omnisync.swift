@@ -1,6 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DaemonKit
+
+/// The `omnisync` executable: picks the command, parses and validates its arguments, runs it,
+/// and turns the outcome into the exit status.
 @main
 struct Omnisync {
+    static let version = "0.1.0"
+
+    /// In the order `--help` lists them.
+    static let commands: [any Subcommand.Type] = [
+        MigrateCommand.self,
+        RunCommand.self,
+        StatusCommand.self,
+        VerifyCommand.self,
+        ConflictsCommand.self,
+        ConflictsResolveCommand.self,
+    ]
+
     static func main() async {
-        print("omnisync")
+        let code = await run(Array(CommandLine.arguments.dropFirst()))
+        exit(code.rawValue)
+    }
+
+    static func run(_ arguments: [String]) async -> ExitCode {
+        do {
+            try await dispatch(arguments)
+            return .ok
+        } catch {
+            if let message = error.message {
+                Console.err("omnisync: " + message)
+            }
+            if let hint = error.hint {
+                Console.err(hint)
+            }
+            return error.exitCode
+        }
+    }
+
+    private static func dispatch(_ arguments: [String]) async throws(CommandFailure) {
+        guard let first = arguments.first else {
+            throw .usage(message: "missing command", command: nil)
+        }
+        switch first {
+        case "--help", "-h":
+            Console.write(HelpText.overview(commands: commands), to: 1)
+            return
+        case "--version":
+            Console.out("omnisync \(version)")
+            return
+        default:
+            break
+        }
+        if first.hasPrefix("-") {
+            throw .usage(message: "unknown option '\(first)'", command: nil)
+        }
+        guard let (command, rest) = lookUp(arguments) else {
+            throw .usage(message: "unknown command '\(first)'", command: nil)
+        }
+        let parsed = try CommandLineParser.parse(
+            rest, options: command.allOptions, maxPositionals: command.positionals.count, command: command.name)
+        if parsed.helpRequested {
+            Console.write(HelpText.command(command), to: 1)
+            return
+        }
+        try await command.init(parsed).run()
+    }
+
+    /// The command whose name's words open `arguments`, the longest such (so that
+    /// `conflicts resolve` wins over `conflicts`), and the arguments after its name.
+    private static func lookUp(_ arguments: [String]) -> (any Subcommand.Type, ArraySlice<String>)? {
+        let matches = commands.filter { command in
+            let words = command.name.split(separator: " ").map(String.init)
+            return arguments.starts(with: words)
+        }
+        guard let command = matches.max(by: { $0.name.count < $1.name.count }) else { return nil }
+        return (command, arguments.dropFirst(command.name.split(separator: " ").count))
+    }
+
+    /// Output with exactly one final newline, or nothing for empty output.
+    static func terminated(_ text: String) -> String {
+        text.isEmpty || text.hasSuffix("\n") ? text : text + "\n"
     }
 }

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Unbuffered output to standard output and standard error: each call is one `write(2)` (retried
+/// only when the kernel takes part of it), so nothing is lost in a stdio buffer when the process
+/// is killed and lines from concurrent writers do not interleave.
+public enum Console {
+    /// Writes `text` followed by a newline to standard output.
+    public static func out(_ text: String) {
+        write(text + "\n", to: 1)
+    }
+
+    /// Writes `text` followed by a newline to standard error.
+    public static func err(_ text: String) {
+        write(text + "\n", to: 2)
+    }
+
+    /// Writes all of `text` to `fileDescriptor`; `false` when the descriptor failed.
+    @discardableResult
+    public static func write(_ text: String, to fileDescriptor: Int32) -> Bool {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                #if canImport(Glibc)
+                let written = Glibc.write(fileDescriptor, base + offset, buffer.count - offset)
+                #else
+                let written = Darwin.write(fileDescriptor, base + offset, buffer.count - offset)
+                #endif
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DaemonKit
+
+/// The whole configuration file, validated: daemon settings and the sites in file order.
+///
+/// Loading checks everything before anything connects: a file that loads is one the daemon
+/// can run with.
+public struct Configuration: Sendable, Equatable {
+    public static let defaultPath = "/etc/omnisync/omnisync.conf"
+
+    /// The file it was read from, for messages and for reloading.
+    public var path: String
+    public var daemon: DaemonSettings
+    /// In file order.
+    public var sites: [SiteConfig]
+
+    public init(path: String, daemon: DaemonSettings = DaemonSettings(), sites: [SiteConfig]) {
+        self.path = path
+        self.daemon = daemon
+        self.sites = sites
+    }
+
+    public func site(named name: String) -> SiteConfig? {
+        sites.first { $0.name == name }
+    }
+
+    /// Reads and validates the file at `path`. A missing or unreadable file is an error that
+    /// names the file and the reason.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        let text = try readText(path: path)
+        return try parse(text, path: path)
+    }
+
+    /// Validates configuration text; `path` names it in errors.
+    public static func parse(_ text: String, path: String) throws(ConfigurationError) -> Configuration {
+        let document: INIDocument
+        do {
+            document = try INIParser.parse(text, file: path)
+        } catch {
+            throw ConfigurationError(file: path, line: error.line, key: error.key, message: error.message)
+        }
+
+        var daemon = DaemonSettings()
+        var daemonLine: Int?
+        var sites: [SiteConfig] = []
+        for section in document.sections {
+            func failure(_ message: String) -> ConfigurationError {
+                ConfigurationError(file: path, line: section.line, key: nil, message: message)
+            }
+            switch section.name {
+            case ConfigurationSetting.Section.daemon.rawValue:
+                guard section.argument == nil else {
+                    throw failure("section [daemon] takes no name")
+                }
+                if let daemonLine {
+                    throw failure("duplicate section [daemon] (first on line \(daemonLine))")
+                }
+                daemonLine = section.line
+                daemon = try apply(section, of: .daemon, path: path).daemon
+
+            case ConfigurationSetting.Section.site.rawValue:
+                guard let name = section.argument else {
+                    throw failure("a site section needs a name: [site NAME]")
+                }
+                guard ConfigurationSettings.isValidSiteName(name) else {
+                    throw failure(
+                        "invalid site name '\(name)': use 1-\(ConfigurationSettings.siteNameMaxLength)"
+                            + " characters of a-z, 0-9 and '-'")
+                }
+                if let first = sites.first(where: { $0.name == name }) {
+                    throw failure("duplicate site '\(name)' (first defined on line \(first.line))")
+                }
+                let draft = try apply(section, of: .site, path: path)
+                sites.append(SiteConfig(name: name, conninfo: draft.conninfo ?? "", line: section.line))
+
+            default:
+                throw failure("unknown section [\(section.name)]; expected [daemon] or [site NAME]")
+            }
+        }
+
+        guard sites.count >= 2 else {
+            throw ConfigurationError(
+                file: path, line: nil, key: nil,
+                message: "at least two [site NAME] sections are required, found \(sites.count)")
+        }
+        return Configuration(path: path, daemon: daemon, sites: sites)
+    }
+
+    /// Checks and stores every entry of one section against the settings table, then checks
+    /// that its required keys are there.
+    private static func apply(
+        _ section: INIDocument.Section, of kind: ConfigurationSetting.Section, path: String
+    ) throws(ConfigurationError) -> ConfigurationSetting.Draft {
+        var draft = ConfigurationSetting.Draft()
+        for entry in section.entries {
+            guard let setting = ConfigurationSettings.setting(section: kind, key: entry.key) else {
+                throw ConfigurationError(
+                    file: path, line: entry.line, key: entry.key,
+                    message: "unknown key in \(section.header) (known: "
+                        + ConfigurationSettings.keys(in: kind).joined(separator: ", ") + ")")
+            }
+            do {
+                try setting.apply(entry.value, &draft)
+            } catch {
+                throw ConfigurationError(file: path, line: entry.line, key: entry.key, message: error.message)
+            }
+        }
+        for setting in ConfigurationSettings.all where setting.section == kind && setting.required {
+            guard section.entries.contains(where: { $0.key == setting.key }) else {
+                throw ConfigurationError(
+                    file: path, line: section.line, key: setting.key, message: "required in \(section.header)")
+            }
+        }
+        return draft
+    }
+
+    private static func readText(path: String) throws(ConfigurationError) -> String {
+        func failure(_ reason: Int32) -> ConfigurationError {
+            ConfigurationError(
+                file: path, line: nil, key: nil,
+                message: "cannot read configuration file: \(String(cString: strerror(reason)))")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(errno) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno)
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError(file: path, line: nil, key: nil, message: "not valid UTF-8 text")
+        }
+        return text
+    }
+}

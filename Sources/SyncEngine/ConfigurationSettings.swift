@@ -1,0 +1,136 @@
+import DaemonKit
+
+/// The settings table: the one place that defines every configuration key. Parsing,
+/// validation, the example file (`deploy/omnisync.conf.example`) and its drift test read it.
+public enum ConfigurationSettings {
+    public static let batchSizeRange = 1...100_000
+    public static let pollIntervalMsRange = 10...3_600_000
+    public static let siteNameMaxLength = 63
+
+    public static let all: [ConfigurationSetting] = [
+        ConfigurationSetting(
+            section: .daemon, key: "log_level",
+            documentation: [
+                "Lowest level written to the log: \(LogLevel.allCases.map(\.rawValue).joined(separator: " | ")).",
+            ],
+            reloadable: true,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                draft.daemon.logLevel = try choice(value, LogLevel.init(name:), LogLevel.allCases.map(\.rawValue))
+            },
+            read: { $0.daemon.logLevel.rawValue }
+        ),
+        ConfigurationSetting(
+            section: .daemon, key: "log_format",
+            documentation: ["Log line format: logfmt (key=value pairs) | json (one object per line)."],
+            reloadable: true,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                draft.daemon.logFormat = try choice(value, LogFormat.init(name:), LogFormat.allCases.map(\.rawValue))
+            },
+            read: { $0.daemon.logFormat.rawValue }
+        ),
+        ConfigurationSetting(
+            section: .daemon, key: "batch_size",
+            documentation: [
+                "Most changes read from one site per round (\(batchSizeRange.lowerBound)-\(batchSizeRange.upperBound)).",
+            ],
+            reloadable: true,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                draft.daemon.batchSize = try integer(value, in: batchSizeRange)
+            },
+            read: { String($0.daemon.batchSize) }
+        ),
+        ConfigurationSetting(
+            section: .daemon, key: "poll_interval_ms",
+            documentation: [
+                "Safety poll, in milliseconds, for when no NOTIFY arrives"
+                    + " (\(pollIntervalMsRange.lowerBound)-\(pollIntervalMsRange.upperBound)).",
+            ],
+            reloadable: true,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                draft.daemon.pollIntervalMs = try integer(value, in: pollIntervalMsRange)
+            },
+            read: { String($0.daemon.pollIntervalMs) }
+        ),
+        ConfigurationSetting(
+            section: .daemon, key: "metrics_file",
+            documentation: [
+                "Prometheus text file (node_exporter textfile collector), rewritten after every round.",
+                "An absolute path; when unset, no metrics are written.",
+            ],
+            reloadable: true,
+            example: "/var/lib/prometheus/node-exporter/omnisync.prom",
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                guard value.hasPrefix("/"), !value.hasSuffix("/"), !value.contains("\0") else {
+                    throw ConfigurationSetting.InvalidValue(message: "expected an absolute file path, got '\(value)'")
+                }
+                draft.daemon.metricsFile = value
+            },
+            read: { $0.daemon.metricsFile }
+        ),
+        ConfigurationSetting(
+            section: .site, key: "conninfo",
+            documentation: [
+                "libpq connection string or URI of the site's database.",
+                "Passwords belong in ~/.pgpass, PGPASSFILE or PGPASSWORD, not here.",
+            ],
+            reloadable: false,
+            required: true,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                guard !value.isEmpty else {
+                    throw ConfigurationSetting.InvalidValue(message: "must not be empty")
+                }
+                guard !value.contains("\0") else {
+                    throw ConfigurationSetting.InvalidValue(message: "must not contain a NUL character")
+                }
+                draft.conninfo = value
+            },
+            read: { $0.conninfo }
+        ),
+    ]
+
+    /// The two sites shown in the example file, the web shop and one store, with values for
+    /// site keys that have no default.
+    public static let exampleSites: [(name: String, values: [String: String])] = [
+        ("web", ["conninfo": "host=/var/run/postgresql dbname=shop user=omnisync"]),
+        ("store-042", ["conninfo": "postgresql://omnisync@store042.example.internal/pos?sslmode=verify-full"]),
+    ]
+
+    public static func setting(section: ConfigurationSetting.Section, key: String) -> ConfigurationSetting? {
+        all.first { $0.section == section && $0.key == key }
+    }
+
+    public static func keys(in section: ConfigurationSetting.Section) -> [String] {
+        all.filter { $0.section == section }.map(\.key)
+    }
+
+    /// Whether `name` may name a site: 1–63 characters of `a-z 0-9 -`.
+    public static func isValidSiteName(_ name: String) -> Bool {
+        (1...siteNameMaxLength).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+            }
+    }
+
+    private static func choice<Value>(
+        _ value: String, _ parse: (String) -> Value?, _ names: [String]
+    ) throws(ConfigurationSetting.InvalidValue) -> Value {
+        guard let parsed = parse(value) else {
+            throw ConfigurationSetting.InvalidValue(
+                message: "expected one of \(names.joined(separator: ", ")), got '\(value)'")
+        }
+        return parsed
+    }
+
+    private static func integer(_ value: String, in range: ClosedRange<Int>) throws(ConfigurationSetting.InvalidValue)
+        -> Int
+    {
+        guard !value.isEmpty, value.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            let number = Int(value), range.contains(number)
+        else {
+            throw ConfigurationSetting.InvalidValue(
+                message: "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(value)'")
+        }
+        return number
+    }
+}

@@ -1,0 +1,73 @@
+import DaemonKit
+import SyncEngine
+
+/// `omnisync migrate`: installs or upgrades the schema in every site, or one.
+struct MigrateCommand: Subcommand {
+    static let name = "migrate"
+    static let summary = "install or upgrade the omnisync schema in every site (or one)"
+    static let discussion = [
+        "Installs or upgrades the omnisync schema in every site of the configuration, or only",
+        "in the one named by --site. Safe to repeat: a site already up to date is left alone.",
+        "Each site's name is recorded in its database, and a database that already belongs to",
+        "another site name is refused. An unreachable site does not stop the others.",
+    ]
+    static let site = OptionSpec(long: "site", valueName: "NAME", help: "migrate only this site")
+    static let options = [site]
+    static let exitCodes: KeyValuePairs<ExitCode, String> = [
+        .ok: "every site migrated or already up to date",
+        .failure: "a migration failed",
+        .usage: "bad usage, or --site names no site of the configuration",
+        .unavailable: "a site could not be reached (the others were migrated)",
+        .config: "configuration error, or a database belongs to another site name",
+    ]
+    static let example = "omnisync migrate -c /etc/omnisync/omnisync.conf --site store-042"
+
+    let shared: SharedOptions
+    let siteName: String?
+
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        shared = SharedOptions(arguments)
+        siteName = arguments.value(Self.site.long)
+        if let siteName, !ConfigurationSettings.isValidSiteName(siteName) {
+            throw .usage(message: "'\(siteName)' is not a valid site name", command: Self.name)
+        }
+    }
+
+    func run() async throws(CommandFailure) {
+        let configuration = try shared.loadConfiguration()
+        if let siteName, configuration.site(named: siteName) == nil {
+            throw .usage(message: "no site '\(siteName)' in \(configuration.path)", command: Self.name)
+        }
+        let handler = StderrLogHandler(
+            minimumLevel: configuration.daemon.logLevel, format: configuration.daemon.logFormat)
+        let migrator = Migrator(configuration: configuration, logger: Logger(handler: handler))
+
+        var belongsElsewhere = false
+        var failed = false
+        var unreachable = false
+        for result in await migrator.migrate(siteName: siteName) {
+            switch result.outcome {
+            case .migrated(let from, let to):
+                Console.out("\(result.site): migrated from version \(from) to \(to)")
+            case .upToDate(let version):
+                Console.out("\(result.site): up to date (version \(version))")
+            case .unreachable(let message):
+                Console.err("omnisync: site \(result.site) unreachable: \(message)")
+                unreachable = true
+            case .belongsToOtherSite(let recorded):
+                Console.err(
+                    "omnisync: site \(result.site): the database belongs to site '\(recorded)',"
+                        + " not '\(result.site)'; check conninfo in \(configuration.path)")
+                belongsElsewhere = true
+            case .failed(let message):
+                Console.err("omnisync: site \(result.site): migration failed: \(message)")
+                failed = true
+            }
+        }
+        // The status names the most serious problem: a database given to the wrong site, then
+        // a failed migration, then a site that was merely out of reach.
+        if belongsElsewhere { throw .configuration(message: nil) }
+        if failed { throw .failed(message: nil) }
+        if unreachable { throw .unavailable(message: nil) }
+    }
+}

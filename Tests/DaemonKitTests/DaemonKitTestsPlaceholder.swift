@@ -1,5 +1,0 @@
-import XCTest
-
-final class DaemonKitTestsPlaceholder: XCTestCase {
-    func testPlaceholder() { XCTAssertTrue(true) }
-}

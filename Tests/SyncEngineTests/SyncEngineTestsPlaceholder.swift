@@ -1,5 +1,0 @@
-import XCTest
-
-final class SyncEngineTestsPlaceholder: XCTestCase {
-    func testPlaceholder() { XCTAssertTrue(true) }
-}
