@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 
 /// Helpers for libpq connection strings, in both the `key=value` and the URI form.
@@ -11,15 +12,59 @@ public enum ConnInfo {
     /// nested in `dbname=`, and URIs (`postgresql://user:secret@host/db`, `?password=...`).
     /// When the text cannot be parsed, it masks more rather than less.
     public static func redacted(_ conninfo: String) -> String {
-        let trimmed = conninfo.drop(while: \.isWhitespace).lowercased()
-        if uriPrefixes.contains(where: { trimmed.hasPrefix($0) }) {
-            return redactedURI(conninfo)
+        var secrets: [String] = []
+        return redacted(conninfo, secrets: &secrets)
+    }
+
+    /// Checks the syntax and keywords of a connection string without connecting, e.g. when a
+    /// configuration file is loaded. Throws `.invalidInput` with libpq's message, secrets masked.
+    /// A plain database name (no `=`, not a URI) is valid.
+    public static func validate(_ conninfo: String, label: String = "conninfo") throws(PostgresError) {
+        guard !conninfo.utf8.contains(0) else {
+            throw .invalidInput("the connection string contains a NUL byte", statement: label)
         }
-        return String(decoding: redactedKeyValue(Array(conninfo.utf8)), as: UTF8.self)
+        guard looksLikeConnInfo(conninfo) else { return }
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(conninfo, &errorMessage) {
+            PQconninfoFree(options)
+            return
+        }
+        defer { PQfreemem(errorMessage) }
+        let message = errorMessage.map { String(cString: $0).trimmingWhitespace() } ?? "invalid connection string"
+        throw .invalidInput(scrub(message, of: conninfo), statement: label)
+    }
+
+    /// `message` with the conninfo and every secret in it masked: libpq quotes parts of a malformed
+    /// conninfo (a whole URI, a percent-encoded token) in its errors.
+    static func scrub(_ message: String, of conninfo: String) -> String {
+        var secrets: [String] = []
+        let safe = redacted(conninfo, secrets: &secrets)
+        var scrubbed = conninfo.isEmpty ? message : message.replacingOccurrences(of: conninfo, with: safe)
+        for secret in secrets.sorted(by: { $0.count > $1.count }) where !secret.isEmpty {
+            scrubbed = scrubbed.replacingOccurrences(of: secret, with: mask)
+        }
+        return scrubbed
     }
 
     private static let uriPrefixes = ["postgresql://", "postgres://"]
     private static let secretKeys: Set<String> = ["password", "sslpassword"]
+
+    /// Masks secrets and appends each masked text (raw and decoded) to `secrets`.
+    private static func redacted(_ conninfo: String, secrets: inout [String]) -> String {
+        if isURI(conninfo) {
+            return redactedURI(conninfo, secrets: &secrets)
+        }
+        return String(decoding: redactedKeyValue(Array(conninfo.utf8), secrets: &secrets), as: UTF8.self)
+    }
+
+    private static func isURI(_ text: String) -> Bool {
+        let trimmed = text.drop(while: \.isWhitespace).lowercased()
+        return uriPrefixes.contains { trimmed.hasPrefix($0) }
+    }
+
+    private static func looksLikeConnInfo(_ value: String) -> Bool {
+        value.contains("=") || isURI(value)
+    }
 
     private static func isSecret<C: Collection<UInt8>>(_ key: C) -> Bool {
         secretKeys.contains(String(decoding: key, as: UTF8.self).lowercased())
@@ -36,7 +81,7 @@ public enum ConnInfo {
         byte == space || (byte >= 9 && byte <= 13)
     }
 
-    private static func redactedKeyValue(_ text: [UInt8]) -> [UInt8] {
+    private static func redactedKeyValue(_ text: [UInt8], secrets: inout [String]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
         var i = 0
@@ -55,6 +100,7 @@ public enum ConnInfo {
             guard j < text.count, text[j] == equals else {
                 // Not `key=value`, which libpq rejects; never echo what follows a secret's name.
                 if isSecret(key), j < text.count {
+                    secrets.append(String(decoding: text[j...], as: UTF8.self))
                     out += Array(" \(mask)".utf8)
                     return out
                 }
@@ -71,10 +117,12 @@ public enum ConnInfo {
             let valueStart = i
             let value = scanValue(text, &i)
             if isSecret(key) {
+                secrets.append(String(decoding: text[valueStart..<i], as: UTF8.self))
+                secrets.append(value)
                 out += Array(mask.utf8)
             } else if String(decoding: key, as: UTF8.self) == "dbname", looksLikeConnInfo(value) {
                 // libpq expands a conninfo given as dbname, so it may hold a password too.
-                let inner = redacted(value)
+                let inner = redacted(value, secrets: &secrets)
                 out += inner == value ? Array(text[valueStart..<i]) : quoted(inner)
             } else {
                 out += text[valueStart..<i]
@@ -122,10 +170,6 @@ public enum ConnInfo {
         return String(decoding: value, as: UTF8.self)
     }
 
-    private static func looksLikeConnInfo(_ value: String) -> Bool {
-        value.contains("=") || uriPrefixes.contains { value.lowercased().hasPrefix($0) }
-    }
-
     private static func quoted(_ value: String) -> [UInt8] {
         var out: [UInt8] = [quote]
         for byte in value.utf8 {
@@ -138,7 +182,7 @@ public enum ConnInfo {
 
     // MARK: URI
 
-    private static func redactedURI(_ uri: String) -> String {
+    private static func redactedURI(_ uri: String, secrets: inout [String]) -> String {
         guard let schemeEnd = uri.range(of: "://") else { return uri }
         let head = uri[..<schemeEnd.upperBound]
         let rest = uri[schemeEnd.upperBound...]
@@ -148,7 +192,9 @@ public enum ConnInfo {
         if let at = authorityAndPath.lastIndex(of: "@"),
             let colon = authorityAndPath[..<at].firstIndex(of: ":")
         {
-            authorityAndPath.replaceSubrange(authorityAndPath.index(after: colon)..<at, with: mask)
+            let password = authorityAndPath[authorityAndPath.index(after: colon)..<at]
+            secrets += [String(password), password.removingPercentEncoding ?? ""]
+            authorityAndPath.replaceSubrange(password.startIndex..<password.endIndex, with: mask)
         }
         guard queryStart < rest.endIndex else { return head + authorityAndPath }
         let parameters = rest[rest.index(after: queryStart)...]
@@ -156,8 +202,10 @@ public enum ConnInfo {
             .map { parameter -> String in
                 guard let eq = parameter.firstIndex(of: "=") else { return String(parameter) }
                 let key = String(parameter[..<eq])
-                let decodedKey = key.removingPercentEncoding ?? key
-                return isSecret(decodedKey.utf8) ? "\(key)=\(mask)" : String(parameter)
+                guard isSecret((key.removingPercentEncoding ?? key).utf8) else { return String(parameter) }
+                let value = parameter[parameter.index(after: eq)...]
+                secrets += [String(value), value.removingPercentEncoding ?? ""]
+                return "\(key)=\(mask)"
             }
         return head + authorityAndPath + "?" + parameters.joined(separator: "&")
     }

@@ -50,9 +50,24 @@ public final class PostgresConnection {
         label: String,
         wake: Int32
     ) throws(PostgresError) -> PostgresConnection {
-        guard !conninfo.utf8.contains(0), !applicationName.utf8.contains(0) else {
-            throw .invalidInput("the connection string contains a NUL byte", statement: label)
+        // A malformed conninfo is a configuration error, not a transient connection failure.
+        try ConnInfo.validate(conninfo, label: label)
+        guard !applicationName.utf8.contains(0) else {
+            throw .invalidInput("the application name contains a NUL byte", statement: label)
         }
+        do throws(PostgresError) {
+            return try start(conninfo: conninfo, applicationName: applicationName, label: label, wake: wake)
+        } catch {
+            throw error.scrubbing(conninfo)
+        }
+    }
+
+    private static func start(
+        conninfo: String,
+        applicationName: String,
+        label: String,
+        wake: Int32
+    ) throws(PostgresError) -> PostgresConnection {
         // Processed in order, later entries winning: the expanded conninfo overrides what comes before it.
         let parameters: [(String, String)] = [
             ("connect_timeout", "10"),

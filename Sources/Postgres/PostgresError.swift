@@ -85,4 +85,12 @@ extension PostgresError {
     static func connection(_ message: String, statement: String) -> PostgresError {
         PostgresError(category: .connection, sqlState: nil, message: message, statement: statement)
     }
+
+    /// The same error with every secret of `conninfo` masked in its texts.
+    func scrubbing(_ conninfo: String) -> PostgresError {
+        PostgresError(
+            category: category, sqlState: sqlState, message: ConnInfo.scrub(message, of: conninfo),
+            detail: detail.map { ConnInfo.scrub($0, of: conninfo) }, hint: hint.map { ConnInfo.scrub($0, of: conninfo) },
+            statement: statement)
+    }
 }
