@@ -64,4 +64,32 @@ final class ConnInfoTests: XCTestCase {
         XCTAssertTrue(nested.hasSuffix(" user=x"), nested)
         XCTAssertEqual(ConnInfo.redacted("dbname=shop user=x"), "dbname=shop user=x")
     }
+
+    func testValidateAcceptsWhatLibpqAccepts() throws {
+        for conninfo in [
+            "host=/tmp port=5432 dbname=shop", "postgresql://u:secret@h:5432/db?sslmode=require", "shop", "",
+            "password='it\\'s' host=x",
+        ] {
+            XCTAssertNoThrow(try ConnInfo.validate(conninfo), conninfo)
+        }
+    }
+
+    func testValidateRejectsMalformedConninfoWithoutLeakingSecrets() {
+        let cases: [(String, String)] = [
+            ("host=x pasword=secret", "pasword"),
+            ("host='unterminated password=secret", "unterminated"),
+            ("postgresql://user:p%zzsecret@host/db", "percent-encoded"),
+            ("postgresql://user:secret@host/db?nonsense=1", "nonsense"),
+        ]
+        for (conninfo, expected) in cases {
+            XCTAssertThrowsError(try ConnInfo.validate(conninfo, label: "site web conninfo"), conninfo) {
+                guard let error = $0 as? PostgresError else { return XCTFail("\($0)") }
+                XCTAssertEqual(error.category, .invalidInput)
+                XCTAssertFalse(error.isTransient)
+                XCTAssertEqual(error.statement, "site web conninfo")
+                XCTAssertTrue(error.message.contains(expected), error.message)
+                XCTAssertFalse(error.description.contains("secret"), error.description)
+            }
+        }
+    }
 }

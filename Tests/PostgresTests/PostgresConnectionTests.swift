@@ -177,6 +177,14 @@ final class PostgresConnectionTests: XCTestCase {
         }
     }
 
+    func testMalformedConninfoIsInvalidInputNotTransient() {
+        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: "host=/tmp pasword=hunter2")) {
+            let error = $0 as? PostgresError
+            XCTAssertEqual(error?.category, .invalidInput)
+            XCTAssertEqual(error?.isTransient, false)
+        }
+    }
+
     func testCopyIsRefusedAndTheConnectionStaysUsable() throws {
         XCTAssertThrowsError(try connection.query("COPY (SELECT 1) TO STDOUT", label: "copy out")) {
             XCTAssertEqual(($0 as? PostgresError)?.category, .invalidInput)

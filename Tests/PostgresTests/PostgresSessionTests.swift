@@ -147,4 +147,33 @@ final class PostgresSessionTests: XCTestCase {
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [applicationName], label: "count"
             ).rows, [["0"]])
     }
+
+    func testWithDatabasesMakesFreshDatabasesAndDropsThem() async throws {
+        let clusters = try XCTUnwrap(clusters)
+        let names = try await clusters.withDatabases(count: 2, prefix: "pair") { conninfos in
+            XCTAssertEqual(conninfos.count, 2)
+            var names: [String] = []
+            for (i, conninfo) in conninfos.enumerated() {
+                XCTAssertTrue(conninfo.hasPrefix(clusters.adminConninfo(i % clusters.count)), conninfo)
+                let session = PostgresSession(conninfo: conninfo, label: "db\(i)")
+                let row = try await session.withConnection { connection in
+                    try connection.query(
+                        "SELECT current_database(), (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')",
+                        label: "inspect"
+                    ).rows[0]
+                }
+                XCTAssertEqual(row[1], "0")
+                names.append(row[0] ?? "")
+            }
+            return names
+        }
+        XCTAssertEqual(Set(names).count, 2)
+        for (i, name) in names.enumerated() {
+            XCTAssertTrue(name.hasPrefix("pair_"), name)
+            let admin = try PostgresConnection.connect(conninfo: clusters.adminConninfo(i % clusters.count))
+            XCTAssertEqual(
+                try admin.query("SELECT count(*) FROM pg_database WHERE datname = $1", [name], label: "gone").rows,
+                [["0"]])
+        }
+    }
 }
