@@ -102,6 +102,7 @@ cmd_start() {
   case "$n" in '' | *[!0-9]*) die "N must be a number, not '$n'" ;; esac
   mkdir -p "$1"
   dir=$(cd "$1" && pwd)
+  [ -z "$(clusters "$dir")" ] || die "$dir already holds clusters; stop them first"
   chmod 755 "$dir"
   touch "$dir/$marker"
   if [ "$(id -u)" -eq 0 ]; then

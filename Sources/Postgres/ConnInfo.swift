@@ -30,7 +30,7 @@ public enum ConnInfo {
             return
         }
         defer { PQfreemem(errorMessage) }
-        let message = errorMessage.map { String(cString: $0).trimmingWhitespace() } ?? "invalid connection string"
+        let message = errorMessage.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "invalid connection string"
         throw .invalidInput(scrub(message, of: conninfo), statement: label)
     }
 

@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// Collects the NOTICEs and WARNINGs a server sends, so that libpq never prints them to stderr.
 ///
@@ -25,7 +26,7 @@ final class NoticeBuffer {
         }
         let message =
             field(DiagnosticField.message)
-            ?? String(cString: PQresultErrorMessage(result)).trimmingWhitespace()
+            ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
         let severity = field(DiagnosticField.severityNonLocalized) ?? field(DiagnosticField.severity) ?? "NOTICE"
         if notices.count >= Self.capacity { notices.removeFirst(notices.count - Self.capacity + 1) }
         notices.append(Notice(severity: severity, sqlState: field(DiagnosticField.sqlState), message: message))
@@ -47,14 +48,5 @@ final class NoticeBuffer {
             },
             context
         )
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
     }
 }

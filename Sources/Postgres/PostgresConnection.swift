@@ -431,7 +431,7 @@ public final class PostgresConnection {
     }
 
     private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
-        message.map { String(cString: $0).trimmingWhitespace() } ?? ""
+        message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
     }
 }
 
