@@ -199,6 +199,22 @@ final class NotificationListenerTests: XCTestCase {
         XCTAssertEqual(recorder.all.count, 1)
     }
 
+    func testStopIsPromptWhileConnectingToASilentServer() async throws {
+        let server = try SilentServer()
+        let listener = NotificationListener(conninfo: server.conninfo, channels: ["c"], label: "silent")
+        let recorder = Recorder(listener)
+        listener.start()
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertEqual(ThreadNames.count("listen silent"), 1)
+        let started = ContinuousClock.now
+        listener.stop()
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(1))
+        let finished = await recorder.waitFor(timeout: .seconds(2)) { _ in recorder.isFinished }
+        XCTAssertTrue(finished)
+        // Stopping is not an outage.
+        XCTAssertEqual(recorder.all, [])
+    }
+
     func testStopBeforeStartFinishesTheStream() async {
         let listener = NotificationListener(conninfo: "host=/nonexistent", channels: [], label: "never")
         let recorder = Recorder(listener)

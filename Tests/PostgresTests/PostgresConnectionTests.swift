@@ -177,6 +177,19 @@ final class PostgresConnectionTests: XCTestCase {
         }
     }
 
+    func testConnectTimeoutAppliesToASilentServer() throws {
+        let server = try SilentServer()
+        let started = ContinuousClock.now
+        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: server.conninfo + " connect_timeout=2")) {
+            let error = $0 as? PostgresError
+            XCTAssertEqual(error?.category, .connection)
+            XCTAssertEqual(error?.message, "timeout expired while connecting")
+        }
+        let elapsed = ContinuousClock.now - started
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(1900))
+        XCTAssertLessThan(elapsed, .seconds(5))
+    }
+
     func testMalformedConninfoIsInvalidInputNotTransient() {
         XCTAssertThrowsError(try PostgresConnection.connect(conninfo: "host=/tmp pasword=hunter2")) {
             let error = $0 as? PostgresError
