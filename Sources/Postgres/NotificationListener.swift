@@ -191,20 +191,22 @@ extension NotificationListener {
         private func serve(_ connection: PostgresConnection) -> PostgresError? {
             while true {
                 // Drain after every read: libpq may already hold notifications the socket won't signal again.
-                for (channel, payload) in connection.takeNotifications() {
-                    continuation.yield(.notification(channel: channel, payload: payload))
-                }
+                deliver(connection.takeNotifications())
                 switch SocketWait.wait(fd: connection.socket, events: Int16(POLLIN), wake: wake, deadline: nil) {
                 case .woken:
                     return nil
                 case .ready, .timedOut:
                     if !connection.consumeInput() {
-                        for (channel, payload) in connection.takeNotifications() {
-                            continuation.yield(.notification(channel: channel, payload: payload))
-                        }
+                        deliver(connection.takeNotifications())
                         return connection.lostConnectionError(label)
                     }
                 }
+            }
+        }
+
+        private func deliver(_ notifications: [(channel: String, payload: String)]) {
+            for (channel, payload) in notifications {
+                continuation.yield(.notification(channel: channel, payload: payload))
             }
         }
     }
