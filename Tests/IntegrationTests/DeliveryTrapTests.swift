@@ -163,6 +163,12 @@ final class DeliveryTrapTests: XCTestCase {
         try await seedStock(["twice"])
         let one = try fixture.startDaemon()
         let two = try fixture.startDaemon()
+        try await eventually("seed delivered") {
+            for site in fixture.siteNames where try await fixture.onHand(site, sku: "twice", location: "store-a") != 1000 {
+                return false
+            }
+            return true
+        }
         async let web: Void = fixture.repeatStatement(
             "web", "UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'twice'", count: 40)
         async let store: Void = fixture.repeatStatement(

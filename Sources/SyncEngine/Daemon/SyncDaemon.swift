@@ -64,15 +64,12 @@ public final class SyncDaemon: Sendable {
             let sites = configuration.sites.count
             let applied = reloading
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { [self] in
-                    await engine.run(onReady: {
-                        notifier.ready()
-                        notifier.status(engine.statusLine())
-                        self.logger.notice(applied ? "configuration applied" : "omnisync ready", ["sites": sites])
-                    })
-                }
                 group.addTask { await SyncDaemon.superviseLoop(engine: engine, notifier: notifier) }
-                await group.next()
+                await engine.run(onReady: { [logger] in
+                    notifier.ready()
+                    notifier.status(engine.statusLine())
+                    logger.notice(applied ? "configuration applied" : "omnisync ready", ["sites": sites])
+                })
                 group.cancelAll()
             }
             let next = control.withLock { state -> Configuration? in

@@ -73,7 +73,8 @@ enum Applier {
         if let placeholders = layout.insertPlaceholders {
             _ = try connection.query(placeholders, keyParams, label: "create \(layout.table.name) rows")
         }
-        let current = try connection.query(layout.lockAndSelect, keyParams, label: "lock \(layout.table.name) rows")
+        try connection.query(layout.lockRows, keyParams, label: "lock \(layout.table.name) rows")
+        let current = try connection.query(layout.selectCurrent, keyParams, label: "read \(layout.table.name) rows")
         let columns = visibleColumns.count
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, [Int64])] = []
@@ -161,8 +162,9 @@ enum Applier {
             params.append(PostgresArray.literal(sortedKeys.map { incoming[$0]!.fields[field] }))
         }
         _ = try connection.query(insertMissing, params, label: "insert \(layout.table.name) rows")
-        let current = try connection.query(
-            layout.lockAndSelect, keyParameters(sortedKeys, layout: layout), label: "lock \(layout.table.name) rows")
+        let lockedKeys = keyParameters(sortedKeys, layout: layout)
+        try connection.query(layout.lockRows, lockedKeys, label: "lock \(layout.table.name) rows")
+        let current = try connection.query(layout.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows")
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, ImmutableRecord)] = []
         for row in current.rows {

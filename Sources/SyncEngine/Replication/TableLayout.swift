@@ -177,8 +177,15 @@ struct TableLayout: Sendable {
         return "INSERT INTO \(retailTable) (\(columns)) SELECT \(casts) FROM unnest(\(params)) AS u(\(names)) ON CONFLICT DO NOTHING"
     }
 
-    /// Locks and reads the target's visible rows and states for the keys.
-    var lockAndSelect: String {
+    /// Locks the target's visible rows for the keys, in key order.
+    var lockRows: String {
+        "SELECT 1 FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) ORDER BY \(keyOrder) FOR UPDATE OF r"
+    }
+
+    /// Reads the target's visible rows and states for the keys. Run after `lockRows`, in a new
+    /// statement: a row lock waited for inside one statement would leave the joined state as of
+    /// the statement's start, before the transaction that held the lock committed.
+    var selectCurrent: String {
         let state = stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")
         let join = keyColumns.map { "s.\($0) = r.\($0)" }.joined(separator: " AND ")
         switch shape {
@@ -187,14 +194,14 @@ struct TableLayout: Sendable {
             return """
                 SELECT \(keySelect("r")), \(values), s.sites IS NOT NULL, \(stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")) \
                 FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) \
-                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder) FOR UPDATE OF r
+                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder)
                 """
         case .record(let fields):
             let values = fields.map { "r.\($0.name)::text" }.joined(separator: ", ")
             return """
                 SELECT \(keySelect("r")), \(values), s.origin IS NOT NULL, \(state) \
                 FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) \
-                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder) FOR UPDATE OF r
+                LEFT JOIN \(stateTable) AS s ON \(join) ORDER BY \(keyOrder)
                 """
         }
     }
