@@ -78,7 +78,12 @@ public final class SyncFixture: Sendable {
     @discardableResult
     public func sql(_ site: String, _ query: String, _ params: [String?] = []) async throws -> [[String?]] {
         let session = sessions[siteNames.firstIndex(of: site)!]
-        return try await session.withConnection { try $0.query(query, params, label: "test statement").rows }
+        do {
+            return try await session.withConnection { try $0.query(query, params, label: "test statement").rows }
+        } catch let error as PostgresError where error.category == .connection {
+            // The site's server was restarted by the test: the session reconnects on the next call.
+            return try await session.withConnection { try $0.query(query, params, label: "test statement").rows }
+        }
     }
 
     /// The first column of the first row, or nil.
