@@ -6,6 +6,7 @@
 #   pgcluster.sh stop-one DIR I    fast stop of cluster I, keeping its data
 #   pgcluster.sh start-one DIR I   start cluster I again, on the same port
 #   pgcluster.sh logs DIR          the tail of every server log
+#   pgcluster.sh conninfo DIR I    the superuser conninfo of cluster I
 #
 # Servers listen on unix sockets only (DIR/sI), so ports never collide with anything on the machine.
 # They run without fsync unless OMNISYNC_PG_DURABLE=1. Run as root, the servers run as `postgres`.
@@ -18,7 +19,7 @@ marker=.omnisync-pgcluster
 die() { echo "pgcluster: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,8p' "$self" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,9p' "$self" | sed 's/^# \{0,1\}//' >&2
   exit 64
 }
 
@@ -188,5 +189,6 @@ case "$command" in
   stop-one) cmd_stop_one "$@" ;;
   start-one) cmd_start_one "$@" ;;
   logs) cmd_logs "$@" ;;
+  conninfo) [ $# -eq 2 ] || usage; [ -f "$1/$2/postgresql.conf" ] || die "no cluster $2 in $1"; conninfo "$1" "$2" ;;
   *) usage ;;
 esac

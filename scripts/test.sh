@@ -13,32 +13,9 @@ database_suites=(PostgresTests IntegrationTests)
 say() { echo "test.sh: $*" >&2; }
 
 # --- prerequisites -------------------------------------------------------------------------------
-missing=()
-command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-[ -f /usr/include/postgresql/libpq-fe.h ] || [ -f /usr/include/libpq-fe.h ] || missing+=(libpq-dev)
-if [ -z "${OMNISYNC_PG_BINDIR:-}" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
-  missing+=(postgresql)
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q "${missing[@]}"
-  else
-    say "missing packages: ${missing[*]}"
-    say "install them with: sudo apt-get install -y ${missing[*]}"
-    exit 1
-  fi
-fi
-if ! command -v swift >/dev/null 2>&1; then
-  if [ -x /opt/swift/usr/bin/swift ]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-  else
-    say "no Swift toolchain on PATH (Swift 6 from https://swift.org/install)"
-    exit 1
-  fi
-fi
+# shellcheck source=lib/prerequisites.sh
+. scripts/lib/prerequisites.sh
+ensure_prerequisites test.sh
 
 # --- build -----------------------------------------------------------------------------------------
 build_args=(-Xswiftc -warnings-as-errors)

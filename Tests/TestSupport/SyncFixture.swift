@@ -151,7 +151,13 @@ public final class SyncFixture: Sendable {
         }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        return try Subprocess(binary, arguments: ["run", "-c", configPath], environment: env)
+        let daemon = try Subprocess(binary, arguments: ["run", "-c", configPath], environment: env)
+        // Signals sent before the daemon has set up its handlers would kill it outright.
+        let deadline = Date().addingTimeInterval(15)
+        while !daemon.stderr.contains("omnisync ready"), daemon.isRunning, Date() < deadline {
+            usleep(20_000)
+        }
+        return daemon
     }
 
     /// Drops every database and closes the fixture's connections.

@@ -116,6 +116,7 @@ public final class SyncEngine: Sendable {
         let interval = Duration.milliseconds(configuration.daemon.pollIntervalMs)
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: interval)
+            if Task.isCancelled || isStopping { break }
             for link in links { link.wake() }
         }
     }
@@ -123,6 +124,7 @@ public final class SyncEngine: Sendable {
     private func pruneLoop() async {
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: .seconds(30))
+            if Task.isCancelled || isStopping { break }
             await pruneOutboxes()
         }
     }
@@ -162,6 +164,7 @@ public final class SyncEngine: Sendable {
         var previous = stats.snapshot
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: .seconds(60))
+            if Task.isCancelled || isStopping { break }
             let now = stats.snapshot
             let up = sites.filter { $0.health.isUp }.count
             logger.info(

@@ -213,6 +213,16 @@ CREATE TABLE omnisync.cursors (
 COMMENT ON TABLE omnisync.cursors IS
     'Per source site: every outbox record visible in done_snapshot is applied here; so are those visible in window_snapshot up to (window_txid, window_id).';
 
+-- What every target has received of this (the source) database's outbox, written by every
+-- daemon that delivers from here, so that no daemon prunes what another one's sites still need.
+CREATE TABLE omnisync.delivery_acks (
+    target_site text        NOT NULL PRIMARY KEY,
+    done_xmin   xid8        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE omnisync.delivery_acks IS
+    'Per target site: every outbox record with txid < done_xmin has been applied there. The outbox is pruned below the least of them.';
+
 CREATE TABLE omnisync.conflicts (
     seq         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id          text        NOT NULL,

@@ -1,0 +1,33 @@
+# Sourced by scripts/test.sh, demo.sh and bench.sh: makes sure what omnisync needs to build and to
+# run throwaway PostgreSQL clusters is installed. As root on Debian it installs what is missing;
+# otherwise it says exactly what to install and exits 1.
+
+ensure_prerequisites() { # NAME (the calling script, for messages)
+  local name=$1 missing=()
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  [ -f /usr/include/postgresql/libpq-fe.h ] || [ -f /usr/include/libpq-fe.h ] || missing+=(libpq-dev)
+  if [ -z "${OMNISYNC_PG_BINDIR:-}" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    missing+=(postgresql)
+  fi
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "$name: installing ${missing[*]}" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q
+      apt-get install -y -q "${missing[@]}"
+    else
+      echo "$name: missing packages: ${missing[*]}" >&2
+      echo "$name: install them with: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+      export PATH="/opt/swift/usr/bin:$PATH"
+    else
+      echo "$name: no Swift 6 toolchain on PATH (see https://www.swift.org/install/linux/)" >&2
+      exit 1
+    fi
+  fi
+}
