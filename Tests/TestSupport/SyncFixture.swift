@@ -160,6 +160,23 @@ public final class SyncFixture: Sendable {
         return daemon
     }
 
+    /// Runs `omnisync ARGUMENTS` to completion (the built binary, `OMNISYNC_BIN`).
+    public static func omnisync(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let binary = TestClusters.binaryPath else {
+            throw SyncFixtureError(description: "OMNISYNC_BIN is not set; run scripts/test.sh")
+        }
+        let result = try Subprocess.run(binary, arguments: arguments, timeout: 60)
+        return (result.termination.code, result.stdout, result.stderr)
+    }
+
+    /// Writes another configuration file next to the fixture's and returns its path.
+    public func writeConfig(named name: String, sites: [(String, String)]) throws -> String {
+        let path = (configPath as NSString).deletingLastPathComponent + "/" + name
+        try SyncFixture.configText(sites: sites.map(\.0), conninfos: sites.map(\.1))
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Drops every database and closes the fixture's connections.
     public func tearDown() async {
         for session in sessions { await session.disconnect() }
