@@ -21,6 +21,12 @@ struct ApplyOutcome: Sendable {
     var newConflicts: [ConflictRecord] = []
     /// Keys left untouched because the target's own state for them is unreadable.
     var rejected: [(table: ReplicatedTable, key: RowKey, reason: String)] = []
+    /// Rows quarantined by this batch for the first time.
+    var newlyQuarantined: [QuarantineEntry] = []
+    /// Changes not applied because their row waits behind a quarantined change.
+    var heldBack = 0
+    /// Quarantined rows that a retry applied.
+    var released = 0
 }
 
 /// Applies a batch of shipped states to one target site in one transaction: joins each row's
@@ -28,11 +34,21 @@ struct ApplyOutcome: Sendable {
 /// source's cursor — all or nothing, so a crash anywhere is harmless and a retry a no-op.
 enum Applier {
     static func apply(
-        _ connection: PostgresConnection, target: SiteName, batch: ChangeBatch, cursor: CursorUpdate?
+        _ connection: PostgresConnection, target: SiteName, source: SiteName, batch incoming: ChangeBatch,
+        cursor: CursorUpdate?, quarantine extra: [QuarantineEntry] = []
     ) throws -> ApplyOutcome {
         try connection.transaction(label: "apply batch") { connection in
             if let cursor { try lockCursor(connection, cursor) }
             var outcome = ApplyOutcome()
+            var batch = incoming
+            // A row whose earlier change is quarantined waits behind it, so its history stays in order.
+            let keys = batch.states.flatMap { table, states in states.keys.map { (table.rawValue, $0) } }
+            let (held, retrying) = try Quarantine.lookup(connection, source: source, keys: keys)
+            for item in held {
+                if let table = ReplicatedTable(rawValue: item.tableID) { batch.states[table]?[item.key] = nil }
+            }
+            try Quarantine.countHeld(connection, source: source, keys: Array(held))
+            outcome.heldBack = held.count
             var conflicts: [ConflictRecord] = []
             var touchedLines: Set<RowKey> = []
             for table in batch.states.keys.sorted() {
@@ -56,6 +72,14 @@ enum Applier {
                 conflicts += try overReturns(connection, lines: touchedLines)
             }
             outcome.newConflicts = try record(connection, conflicts: conflicts, site: target)
+            let entries = extra
+                + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
+                + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
+            let stillFailing = Set(entries.map { QuarantinedKey(tableID: $0.tableID, key: $0.key) })
+            let released = retrying.filter { !stillFailing.contains($0) }
+            try Quarantine.release(connection, source: source, keys: Array(released))
+            outcome.released = released.count
+            outcome.newlyQuarantined = try Quarantine.hold(connection, source: source, entries: entries)
             if let cursor { try storeCursor(connection, cursor) }
             return outcome
         }
