@@ -61,11 +61,11 @@ actor Link {
         guard !busy else { return Round(busy: true) }
         busy = true
         progress.started()
+        var round = Round()
         defer {
             busy = false
-            progress.finished()
+            progress.finished(caughtUp: round.caughtUp)
         }
-        var round = Round()
         do {
             if !loaded {
                 let sourceName = source.name

@@ -55,7 +55,7 @@ public final class SyncDaemon: Sendable {
         var configuration = initialConfiguration
         var reloading = false
         while true {
-            let engine = SyncEngine(configuration: configuration, logger: logger)
+            let engine = SyncEngine(configuration: configuration, logger: logger, reportsStatus: notifier.isEnabled)
             let stopNow = control.withLock { state -> Bool in
                 state.engine = engine
                 return state.stopRequested
