@@ -44,6 +44,12 @@ enum Quarantine {
         RETURNING q.table_id::text, q.k1, q.k2, (q.held = 1)::text
         """
     static let selectRetries = "SELECT table_id::text, k1, k2 FROM omnisync.quarantine WHERE source_site = $1 AND retry"
+    static let countRows = "SELECT count(*) FROM omnisync.quarantine WHERE source_site = $1"
+
+    /// How many rows of `source` are held here.
+    static func count(_ connection: PostgresConnection, source: String) throws -> Int {
+        Int(try connection.query(countRows, [source], label: "count quarantine").rows.first?[0] ?? "") ?? 0
+    }
 
     private static func parameters(_ source: String, _ keys: [(Int, RowKey)]) -> [String?] {
         [
