@@ -178,6 +178,8 @@ actor Link {
                     let outcome = try await onTarget { try Applier.apply($0, target: targetName, batch: batch, cursor: nil) }
                     report(outcome: outcome, rejected: [])
                     copied += page.states.count
+                    // A long first copy is progress too: the watchdog must not fire during it.
+                    progress.stepped()
                 }
                 for (key, reason) in page.rejected {
                     logger.warning("row skipped", ["table": table.name, LogKey.key: key.description, "reason": reason])
