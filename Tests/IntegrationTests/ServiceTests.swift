@@ -101,6 +101,7 @@ final class ServiceTests: XCTestCase {
         let lines = try parsedLines(daemon.stderr, format: .logfmt)
         let reloaded = lines.first { $0["msg"] == "configuration reloaded" }
         XCTAssertEqual(reloaded?["changed"], "[site store-b]")
+        XCTAssertEqual(reloaded?["reconnect"], "true")
         XCTAssertTrue(lines.contains { $0["msg"] == "configuration applied" && $0["sites_up"] == "3" })
         XCTAssertEqual(lines.filter { $0["msg"] == "omnisync starting" }.count, 1)
         try stop(daemon)
@@ -368,6 +369,7 @@ final class ServiceTests: XCTestCase {
                         clusters.dropDatabase(fixture.conninfo(site))
                     }
                     _ = try? admin.query("DROP ROLE IF EXISTS \(role)", label: "drop test role")
+                    _ = try? admin.query("DROP ROLE IF EXISTS \(role)_app", label: "drop test application role")
                     admin.close()
                 }
             }
@@ -418,10 +420,23 @@ final class ServiceTests: XCTestCase {
         }
         await asRole.disconnect()
 
+        // At web, the application writes under a role of its own, with application_role.sql's rights.
+        let appRole = role + "_app"
+        let admin = try PostgresConnection.connect(conninfo: clusters.adminConninfo(fixture.cluster(of: "web")))
+        try admin.query("CREATE ROLE \(appRole) LOGIN", label: "create application role")
+        admin.close()
+        let appScript = Self.repository.appendingPathComponent("schema/roles/application_role.sql").path
+        let granted = try psql(fixture.conninfo("web"), file: appScript, variables: ["role": appRole])
+        XCTAssertEqual(granted.termination, .exited(0), granted.stderr)
+        let app = PostgresSession(conninfo: fixture.conninfo("web") + " user=\(appRole)", label: "test/app")
+        func atWeb(_ statement: String) async throws {
+            _ = try await app.withConnection { try $0.query(statement, label: "application statement") }
+        }
+
         let path = try fixture.writeFile(
             "role.conf", SyncFixture.configText(sites: fixture.siteNames, conninfos: conninfos, pollIntervalMs: 300))
         let daemon = try fixture.startDaemon(configPath: path)
-        try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('priv', 'web', 10, 0)")
+        try await atWeb("INSERT INTO retail.stock VALUES ('priv', 'web', 10, 0)")
         try await fixture.sql("store-a", "INSERT INTO retail.cart_items VALUES ('cart-p', 'priv', 2)")
         try await fixture.sql("store-b", "INSERT INTO retail.orders VALUES ('o-p', 'c-1', 'store', '2026-11-20 10:00:00+00')")
         try await fixture.sql("store-b", "INSERT INTO retail.order_lines VALUES ('o-p', 1, 'priv', 2)")
@@ -431,12 +446,12 @@ final class ServiceTests: XCTestCase {
         try await eventually("stock row at store-a before its count") {
             try await fixture.onHand("store-a", sku: "priv", location: "web") == 10
         }
-        try await fixture.sql("web", "DELETE FROM retail.cart_items WHERE cart_id = 'cart-p'")
+        try await atWeb("DELETE FROM retail.cart_items WHERE cart_id = 'cart-p'")
         try await fixture.sql("store-a", "INSERT INTO retail.returns VALUES ('r-p', 'o-p', 1, 1, 'store-a', now())")
         try await fixture.sql("store-a", "SELECT retail.record_count('priv', 'web', 8)")
         try await fixture.sql("store-b", "UPDATE retail.stock SET on_hand = on_hand - 3 WHERE sku = 'priv'")
         // Two sales of one unit against a single unit: an oversell conflict is recorded by the role.
-        try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('last-one', 'web', 1, 0)")
+        try await atWeb("INSERT INTO retail.stock VALUES ('last-one', 'web', 1, 0)")
         try await eventually("last unit everywhere") { try await fixture.onHand("store-b", sku: "last-one", location: "web") == 1 }
         try await fixture.sql("store-b", "UPDATE retail.stock SET on_hand = on_hand - 2 WHERE sku = 'last-one'")
         await fixture.waitForConvergence(timeout: 15)
@@ -448,6 +463,7 @@ final class ServiceTests: XCTestCase {
         }
         let conflicts = try await fixture.value("web", "SELECT count(*) FROM omnisync.conflicts WHERE kind = 'oversell'")
         XCTAssertEqual(conflicts, "1")
+        await app.disconnect()
         try stop(daemon)
         XCTAssertFalse(daemon.stderr.contains("permission denied"), daemon.stderr)
         XCTAssertFalse(daemon.stderr.contains("level=error"), daemon.stderr)

@@ -8,7 +8,7 @@
 --
 -- `role` defaults to omnisync. The role is created (LOGIN, no password: set one with \password
 -- or use a certificate) when it does not exist, which takes a superuser or CREATEROLE; a role
--- that exists is left as it is, except that the script refuses to grant to a superuser.
+-- that exists is left as it is. The script refuses a superuser and the owner of the schemas.
 --
 -- What the daemon does with each right:
 --   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;

@@ -140,12 +140,17 @@ public final class SyncDaemon: Sendable {
         logHandler.minimumLevel = next.daemon.logLevel
         logHandler.logFormat = next.daemon.logFormat
         let changed = SyncDaemon.changedKeys(from: current, to: next)
-        logger.notice(
-            "configuration reloaded",
-            [LogKey.config: next.path, "changed": changed.isEmpty ? "none" : changed.joined(separator: ",")])
+        // Every key applies on SIGHUP; sites and batching take new connections (the engine
+        // restarts in place, finishing its batches first), which the line says.
         let needsEngineRestart = next.sites != current.sites || next.daemon.batchSize != current.daemon.batchSize
             || next.daemon.pollIntervalMs != current.daemon.pollIntervalMs
             || next.daemon.metricsFile != current.daemon.metricsFile
+        logger.notice(
+            "configuration reloaded",
+            [
+                LogKey.config: next.path, "changed": changed.isEmpty ? "none" : changed.joined(separator: ","),
+                "reconnect": needsEngineRestart,
+            ])
         if needsEngineRestart {
             let engine = control.withLock { state -> SyncEngine? in
                 state.pending = next
