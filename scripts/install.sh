@@ -59,11 +59,12 @@ if [ -z "$binary" ]; then
     say "libpq's headers are missing: apt-get install libpq-dev pkg-config"
     exit 69
   fi
-  # The Swift runtime linked in: the server then needs only glibc and libpq5, not the toolchain.
+  # The Swift runtime linked in: the server then needs only libpq5 and libstdc++6, not the toolchain.
   build_args=(-c release --static-swift-stdlib -Xswiftc -warnings-as-errors)
+  build_product=(--product omnisync) # only the executable: TestSupport needs XCTest
   if [ -n "${OMNISYNC_SCRATCH:-}" ]; then build_args+=(--scratch-path "$OMNISYNC_SCRATCH"); fi
   say "building a release binary (swift build ${build_args[*]})"
-  swift build "${build_args[@]}" >&2
+  swift build "${build_args[@]}" "${build_product[@]}" >&2
   binary=$(swift build "${build_args[@]}" --show-bin-path)/omnisync
 fi
 [ -x "$binary" ] || { say "not an executable: $binary"; exit 66; }
@@ -96,6 +97,7 @@ sed -e "s#/usr/local/bin/omnisync#$bindir/omnisync#g" \
 put 0644 "$unit" "$unitdir/omnisync.service"
 put 0644 deploy/omnisync.conf.example "$confdir/omnisync.conf.example"
 put 0644 schema/roles/omnisync_role.sql "$datadir/omnisync_role.sql"
+put 0644 schema/roles/application_role.sql "$datadir/application_role.sql"
 put 0644 docs/operations.md "$docdir/operations.md"
 put 0644 README.md "$docdir/README.md"
 if [ -e "$destdir$confdir/omnisync.conf" ]; then
