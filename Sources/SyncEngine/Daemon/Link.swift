@@ -256,6 +256,8 @@ actor Link {
                     let outcome = try await applyBatch(batch, cursor: nil, quarantine: unreadable)
                     report(outcome: outcome)
                     copied += page.states.count
+                    // A long first copy is progress too: the watchdog must not fire during it.
+                    progress.stepped()
                 }
                 guard page.rows == limit, let last = page.last else { break }
                 after = last

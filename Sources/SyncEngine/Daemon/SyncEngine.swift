@@ -89,7 +89,11 @@ public final class SyncEngine: Sendable {
             group.addTask { [self] in await pruneLoop() }
             group.addTask { [self] in await statsLoop() }
             group.addTask { [self] in await metricsLoop() }
-            onReady()
+            // READY=1 means every reachable site is connected (SyncEngine+Readiness.swift).
+            group.addTask { [self] in
+                await waitForSites()
+                if !isStopping { onReady() }
+            }
             // Link loops end when stop() finishes their wake streams; then stop the rest.
             while !isStopping {
                 try? await Task.sleep(for: .milliseconds(100))

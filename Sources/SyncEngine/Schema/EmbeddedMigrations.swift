@@ -464,7 +464,7 @@ $$;
 
 -- One wake-up per statement: notifications only say "look now", the outbox is the record.
 CREATE FUNCTION omnisync.notify_change() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF NOT omnisync.is_applying() THEN
@@ -475,7 +475,7 @@ END
 $$;
 
 CREATE FUNCTION omnisync.refuse_truncate() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF NOT omnisync.is_applying() THEN
