@@ -75,14 +75,20 @@ public struct CounterRow: Hashable, Sendable {
 
     // MARK: - Value
 
-    /// The visible value of `column`: `base + Σ contribution − Σ observed`, saturating.
+    /// The visible value of `column`: `base + Σ (contribution − observed)`, saturating.
+    ///
+    /// Each site's change since the reset is taken first, so the terms stay small even when the
+    /// contributions themselves are huge: summing contributions and observations separately would
+    /// saturate both and lose the base of a count that reset a saturated row.
     public func value(column: Int) -> Int64 {
         let reset = resets[column]
         var total = reset?.base ?? 0
-        for site in contributions.keys.sorted() {
-            total = total.saturatingAdd(contributions[site]?[column] ?? 0)
+        let observed = reset?.observed ?? [:]
+        for site in Set(contributions.keys).union(observed.keys).sorted() {
+            let change = (contributions[site]?[column] ?? 0).saturatingSubtract(observed[site] ?? 0)
+            total = total.saturatingAdd(change)
         }
-        return total.saturatingSubtract(reset?.observedTotal ?? 0)
+        return total
     }
 
     public var values: [Int64] { (0..<columnCount).map { value(column: $0) } }

@@ -57,4 +57,20 @@ final class SaturationTests: XCTestCase {
         XCTAssertFalse(Invariants.isOversold(onHand: .max, reserved: .min))
         XCTAssertFalse(Invariants.isOversold(onHand: 0, reserved: .min))
     }
+
+    /// Regression: summing contributions and observations separately saturated both, so a count
+    /// that reset a row whose contributions exceed Int64 lost its base (max − max = 0).
+    func testACountResetsASaturatedRowToItsBase() {
+        var web = CounterRow(columns: 1)
+        var store = CounterRow(columns: 1)
+        web.applyLocalDelta(site: "web", deltas: [9_000_000_000_000_000_000])
+        store.applyLocalDelta(site: "store", deltas: [9_000_000_000_000_000_000])
+        var merged = web.merged(with: store)
+        XCTAssertEqual(merged.value(column: 0), .max)
+        merged.applyLocalReset(site: "web", column: 0, value: 40, wallClock: 1)
+        XCTAssertEqual(merged.value(column: 0), 40)
+        merged.applyLocalDelta(site: "store", deltas: [-1])
+        XCTAssertEqual(merged.value(column: 0), 39)
+        XCTAssertEqual(merged.merged(with: store).value(column: 0), 39)
+    }
 }

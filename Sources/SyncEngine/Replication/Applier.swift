@@ -41,11 +41,17 @@ enum Applier {
             var outcome = ApplyOutcome()
             var batch = incoming
             // A row whose earlier change is quarantined waits behind it, so its history stays in order.
-            let keys = batch.states.flatMap { table, states in states.keys.map { (table.rawValue, $0) } }
+            let keys = batch.states.flatMap { table, states in
+                states.keys.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
+            }
             let (held, retrying) = lookUpQuarantine
                 ? try Quarantine.lookup(connection, source: source, keys: keys) : ([], [])
-            for item in held {
-                if let table = ReplicatedTable(rawValue: item.tableID) { batch.states[table]?[item.key] = nil }
+            if !held.isEmpty {
+                for table in Array(batch.states.keys) {
+                    batch.states[table] = batch.states[table]?.filter {
+                        !held.contains(QuarantinedKey(tableID: table.rawValue, key: $0.key))
+                    }
+                }
             }
             try Quarantine.countHeld(connection, source: source, keys: Array(held))
             outcome.heldBack = held.count
@@ -75,7 +81,7 @@ enum Applier {
             let entries = extra
                 + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
                 + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
-            let stillFailing = Set(entries.map { QuarantinedKey(tableID: $0.tableID, key: $0.key) })
+            let stillFailing = Set(entries.map(QuarantinedKey.init))
             let released = retrying.filter { !stillFailing.contains($0) }
             try Quarantine.release(connection, source: source, keys: Array(released))
             outcome.released = released.count

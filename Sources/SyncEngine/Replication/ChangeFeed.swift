@@ -127,6 +127,14 @@ enum ChangeFeed {
                 }
             }
             if !found.isEmpty { batch.states[table] = found }
+            // A record whose row has no sync state (its metadata was removed by hand) cannot be
+            // shipped: it is quarantined rather than dropped without a word.
+            let rejectedKeys = Set(batch.rejected.map(\.record.key))
+            for record in records where record.tableID == table.rawValue {
+                if found[record.key] == nil, !rejectedKeys.contains(record.key), keysByTable[table]?.contains(record.key) == true {
+                    batch.rejected.append((record, "no sync state for this row at the source"))
+                }
+            }
         }
         return batch
     }

@@ -51,71 +51,86 @@ enum Quarantine {
         Int(try connection.query(countRows, [source], label: "count quarantine").rows.first?[0] ?? "") ?? 0
     }
 
-    private static func parameters(_ source: String, _ keys: [(Int, RowKey)]) -> [String?] {
+    private static func parameters(_ source: String, _ keys: [QuarantinedKey]) -> [String?] {
         [
-            source, PostgresArray.literal(keys.map { String($0.0) }), PostgresArray.literal(keys.map { $0.1.k1 }),
-            PostgresArray.literal(keys.map { $0.1.k2 ?? "" }),
+            source, PostgresArray.literal(keys.map { String($0.tableID) }), PostgresArray.literal(keys.map(\.k1)),
+            PostgresArray.literal(keys.map(\.k2)),
         ]
     }
 
-    private static func key(_ row: [String?]) -> (Int, RowKey)? {
+    /// A quarantine row's key exactly as stored, whatever shape the record had.
+    private static func key(_ row: [String?]) -> QuarantinedKey? {
         guard let table = row[0].flatMap({ Int($0) }), let k1 = row[1] else { return nil }
-        let k2 = row[2] ?? ""
-        let arity = ReplicatedTable(rawValue: table)?.keyColumns.count ?? 2
-        return (table, RowKey(k1, arity > 1 ? k2 : nil))
+        return QuarantinedKey(tableID: table, k1: k1, k2: row[2] ?? "")
     }
 
     /// Which of `keys` are quarantined for `source` here: held ones, and ones marked for retry.
     static func lookup(
-        _ connection: PostgresConnection, source: String, keys: [(Int, RowKey)]
+        _ connection: PostgresConnection, source: String, keys: [QuarantinedKey]
     ) throws -> (held: Set<QuarantinedKey>, retrying: Set<QuarantinedKey>) {
         guard !keys.isEmpty else { return ([], []) }
         let result = try connection.query(selectHeld, parameters(source, keys), label: "look up quarantine")
         var held = Set<QuarantinedKey>()
         var retrying = Set<QuarantinedKey>()
         for row in result.rows {
-            guard let (table, key) = key(row) else { continue }
-            if row[3] == "true" {
-                retrying.insert(QuarantinedKey(tableID: table, key: key))
-            } else {
-                held.insert(QuarantinedKey(tableID: table, key: key))
-            }
+            guard let key = key(row) else { continue }
+            if row[3] == "true" { retrying.insert(key) } else { held.insert(key) }
         }
         return (held, retrying)
     }
 
     static func countHeld(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws {
         guard !keys.isEmpty else { return }
-        try connection.query(countHeld, parameters(source, keys.map { ($0.tableID, $0.key) }), label: "count held changes")
+        try connection.query(countHeld, parameters(source, keys), label: "count held changes")
     }
 
     static func release(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws {
         guard !keys.isEmpty else { return }
-        try connection.query(release, parameters(source, keys.map { ($0.tableID, $0.key) }), label: "release quarantine")
+        try connection.query(release, parameters(source, keys), label: "release quarantine")
     }
 
     /// Holds the entries; returns those quarantined for the first time (to be logged once).
     static func hold(_ connection: PostgresConnection, source: String, entries: [QuarantineEntry]) throws -> [QuarantineEntry] {
         guard !entries.isEmpty else { return [] }
         var unique: [QuarantinedKey: QuarantineEntry] = [:]
-        for entry in entries { unique[QuarantinedKey(tableID: entry.tableID, key: entry.key)] = entry }
-        let list = Array(unique.values)
-        var params = parameters(source, list.map { ($0.tableID, $0.key) })
-        params.append(PostgresArray.literal(list.map(\.reason)))
+        for entry in entries { unique[QuarantinedKey(entry)] = entry }
+        let keys = Array(unique.keys)
+        var params = parameters(source, keys)
+        params.append(PostgresArray.literal(keys.map { unique[$0]?.reason }))
         let result = try connection.query(hold, params, label: "quarantine rows")
-        let fresh = Set(result.rows.filter { $0[3] == "true" }.compactMap { key($0).map { QuarantinedKey(tableID: $0.0, key: $0.1) } })
-        return list.filter { fresh.contains(QuarantinedKey(tableID: $0.tableID, key: $0.key)) }
+        let fresh = Set(result.rows.filter { $0[3] == "true" }.compactMap(key))
+        return keys.filter { fresh.contains($0) }.compactMap { unique[$0] }
     }
 
     /// Rows of `source` that a person asked to retry.
     static func retries(_ connection: PostgresConnection, source: String) throws -> [OutboxRecord] {
         try connection.query(selectRetries, [source], label: "read quarantine retries").rows.compactMap { row in
-            key(row).map { OutboxRecord(txid: "0", id: 0, tableID: $0.0, key: $0.1) }
+            key(row).map { key in
+                let arity = ReplicatedTable(rawValue: key.tableID)?.keyColumns.count ?? 2
+                return OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: RowKey(key.k1, arity > 1 ? key.k2 : nil))
+            }
         }
     }
 }
 
+/// A row's identity in the quarantine: table number and key parts as stored (a missing second
+/// part is stored as the empty string).
 struct QuarantinedKey: Hashable, Sendable {
     let tableID: Int
-    let key: RowKey
+    let k1: String
+    let k2: String
+
+    init(tableID: Int, k1: String, k2: String) {
+        self.tableID = tableID
+        self.k1 = k1
+        self.k2 = k2
+    }
+
+    init(tableID: Int, key: RowKey) {
+        self.init(tableID: tableID, k1: key.k1, k2: key.k2 ?? "")
+    }
+
+    init(_ entry: QuarantineEntry) {
+        self.init(tableID: entry.tableID, key: entry.key)
+    }
 }
