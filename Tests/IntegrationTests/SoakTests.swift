@@ -28,6 +28,7 @@ final class SoakTests: XCTestCase {
                 print(
                     "soak run \(index + 1)/\(settings.runs) seed=\(seed): \(outcome.attempted) operations, "
                         + "\(outcome.faults.values.reduce(0, +)) faults, \(outcome.conflicts) conflicts, \(String(format: "%.1f", outcome.seconds))s")
+                fflush(stdout)
             }
             if let failure = outcome.failure {
                 XCTFail(failure)
