@@ -25,10 +25,9 @@ final class SoakTests: XCTestCase {
             faults.merge(outcome.faults, uniquingKeysWith: +)
             conflicts += outcome.conflicts
             if ProcessInfo.processInfo.environment["OMNISYNC_SOAK_VERBOSE"] == "1" {
-                print(
+                say(
                     "soak run \(index + 1)/\(settings.runs) seed=\(seed): \(outcome.attempted) operations, "
                         + "\(outcome.faults.values.reduce(0, +)) faults, \(outcome.conflicts) conflicts, \(String(format: "%.1f", outcome.seconds))s")
-                fflush(stdout)
             }
             if let failure = outcome.failure {
                 XCTFail(failure)
@@ -37,8 +36,14 @@ final class SoakTests: XCTestCase {
         }
         let seconds = (ContinuousClock.now - started).soakSeconds
         let byKind = SoakFault.allCases.map { "\($0.rawValue) \(faults[$0] ?? 0)" }.joined(separator: ", ")
-        print(
+        say(
             "soak: \(runs) runs, \(settings.sites) sites, \(attempted) operations (\(committed) committed), "
                 + "\(faults.values.reduce(0, +)) faults (\(byKind)), \(conflicts) conflicts as predicted, \(String(format: "%.1f", seconds))s, first seed \(settings.seed)")
+    }
+
+    /// One line straight to standard output: `print` buffers when output is a file, and a long
+    /// soak must show its progress as it goes.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
