@@ -149,6 +149,26 @@ BEGIN
 END
 $$;
 
+-- A counter row whose contributions add up beyond bigint shows the saturated value (the merge
+-- never wraps). A delta written against that shown value would no longer match the metadata, so
+-- it is refused; a physical count (stock) or a delete (cart) resets the row. Checked only when a
+-- value is near the limits, to keep ordinary writes cheap.
+CREATE FUNCTION omnisync.require_representable(kind text, shown bigint, total numeric) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF total IS DISTINCT FROM shown::numeric THEN
+        RAISE EXCEPTION '% is beyond the bigint range after merging (% in total); a change by delta cannot apply', kind, total
+            USING ERRCODE = 'numeric_value_out_of_range',
+                  HINT = 'Reset the row: SELECT retail.record_count(sku, location, counted) for stock, DELETE for a cart item.';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION omnisync.array_total(amounts bigint[]) RETURNS numeric
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT coalesce(sum(v), 0) FROM unnest(amounts) AS v $$;
+
 CREATE FUNCTION omnisync.capture_stock() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
@@ -203,6 +223,13 @@ BEGIN
                    reserved_contrib[i] = reserved_contrib[i] + d_res
              WHERE sku = NEW.sku AND location = NEW.location;
         END IF;
+    END IF;
+    IF greatest(abs(NEW.on_hand::numeric), abs(NEW.reserved::numeric),
+                abs(coalesce(OLD.on_hand, 0)::numeric), abs(coalesce(OLD.reserved, 0)::numeric)) >= 4611686018427387904 THEN
+        SELECT * INTO st FROM omnisync.stock_state WHERE sku = NEW.sku AND location = NEW.location;
+        PERFORM omnisync.require_representable('on_hand', NEW.on_hand,
+            coalesce(st.count_base, 0) + omnisync.array_total(st.on_hand_contrib) - omnisync.array_total(st.count_observed));
+        PERFORM omnisync.require_representable('reserved', NEW.reserved, omnisync.array_total(st.reserved_contrib));
     END IF;
     INSERT INTO omnisync.outbox (table_id, k1, k2) VALUES (1, NEW.sku, NEW.location);
     RETURN NULL;
@@ -273,6 +300,10 @@ BEGIN
                         stamp, me, s_sites, s_versions, s_quantity);
         END IF;
     ELSIF found_state THEN
+        IF greatest(abs(NEW.quantity::numeric), abs(coalesce(OLD.quantity, 0)::numeric)) >= 4611686018427387904 THEN
+            PERFORM omnisync.require_representable('quantity', NEW.quantity,
+                omnisync.array_total(s_quantity) - omnisync.array_total(st.delete_observed));
+        END IF;
         UPDATE omnisync.cart_state
            SET sites = s_sites, versions = s_versions, quantity_contrib = s_quantity
          WHERE cart_id = k_cart AND sku = k_sku;
@@ -322,7 +353,7 @@ $$;
 
 -- One wake-up per statement: notifications only say "look now", the outbox is the record.
 CREATE FUNCTION omnisync.notify_change() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF NOT omnisync.is_applying() THEN
@@ -333,7 +364,7 @@ END
 $$;
 
 CREATE FUNCTION omnisync.refuse_truncate() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF NOT omnisync.is_applying() THEN

@@ -16,6 +16,7 @@ say() { echo "test.sh: $*" >&2; }
 # shellcheck source=lib/prerequisites.sh
 . scripts/lib/prerequisites.sh
 ensure_prerequisites test.sh
+ensure_systemd_analyze test.sh
 
 # --- build -----------------------------------------------------------------------------------------
 build_args=(-Xswiftc -warnings-as-errors)

@@ -73,7 +73,7 @@ public enum ConfigurationSettings {
                 "libpq connection string or URI of the site's database.",
                 "Passwords belong in ~/.pgpass, PGPASSFILE or PGPASSWORD, not here.",
             ],
-            reloadable: false,
+            reloadable: true,
             required: true,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 guard !value.isEmpty else {

@@ -19,6 +19,9 @@ struct Omnisync {
         VerifyCommand.self,
         ConflictsCommand.self,
         ConflictsResolveCommand.self,
+        QuarantineCommand.self,
+        QuarantineActionCommand<QuarantineRetry>.self,
+        QuarantineActionCommand<QuarantineDiscard>.self,
     ]
 
     static func main() async {

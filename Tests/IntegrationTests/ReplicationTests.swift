@@ -59,4 +59,35 @@ final class ReplicationTests: XCTestCase {
         }
         await fixture.waitForConvergence(timeout: 5)
     }
+
+    func testOutboxIsPrunedOnceEverySiteHasReceivedIt() async throws {
+        for index in 0..<5 {
+            try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ($1, 'store-a', 1, 0)", ["sku-p\(index)"])
+        }
+        let engine = fixture.makeEngine()
+        await engine.syncOnce()
+        await engine.pruneOutboxes()
+        await engine.shutdown()
+        let left = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")
+        XCTAssertEqual(left, "0")
+        let acks = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.delivery_acks")
+        XCTAssertEqual(acks, "2", "one acknowledgement per target")
+        await fixture.waitForConvergence(timeout: 5)
+    }
+
+    func testOutboxIsKeptWhileASiteHasNotReceivedIt() async throws {
+        try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ('sku-k', 'store-a', 1, 0)")
+        // A configuration with a fourth site that is never reached.
+        var configuration = fixture.configuration
+        configuration.sites.append(
+            SiteConfig(name: "store-gone", conninfo: "host=/nonexistent/omnisync port=5999 dbname=x connect_timeout=1", line: 0))
+        let engine = SyncEngine(configuration: configuration, logger: fixture.logger)
+        await engine.syncOnce(rounds: 2)
+        await engine.pruneOutboxes()
+        await engine.shutdown()
+        let left = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")
+        XCTAssertEqual(left, "1", "store-gone has not received it")
+        let atWeb = try await fixture.onHand("web", sku: "sku-k", location: "store-a")
+        XCTAssertEqual(atWeb, 1, "the reachable sites are served anyway")
+    }
 }

@@ -27,7 +27,10 @@ final class CLIHelpTests: XCTestCase {
     /// Every command's help answers what it does, its options, exit codes, the default
     /// configuration path and an example.
     func testEveryCommandHasCompleteHelp() throws {
-        for command in ["migrate", "run", "status", "verify", "conflicts", "conflicts resolve"] {
+        for command in [
+            "migrate", "run", "status", "verify", "conflicts", "conflicts resolve", "quarantine", "quarantine retry",
+            "quarantine discard",
+        ] {
             let words = command.split(separator: " ").map(String.init)
             let result = try CLIRunner.run(words + ["--help"])
             XCTAssertEqual(result.status, 0, command)
@@ -46,16 +49,19 @@ final class CLIHelpTests: XCTestCase {
         Usage: omnisync COMMAND [OPTIONS]
 
         Commands:
-          migrate             install or upgrade the omnisync schema in every site (or one)
-          run                 run the sync daemon in the foreground, logging to stderr
-          status              show each site's reachability, backlog and open conflicts
-          verify              check that every site holds the same reconciled state
-          conflicts           list conflicts the daemon could not resolve alone
-          conflicts resolve   mark a conflict resolved
+          migrate              install or upgrade the omnisync schema in every site (or one)
+          run                  run the sync daemon in the foreground, logging to stderr
+          status               show each site's reachability, backlog and open conflicts
+          verify               check that every site holds the same reconciled state
+          conflicts            list conflicts the daemon could not resolve alone
+          conflicts resolve    mark a conflict resolved
+          quarantine           list rows held because a change could not be applied
+          quarantine retry     ship a quarantined row again after fixing the cause
+          quarantine discard   stop holding a quarantined row
 
         Options:
-          -h, --help          show this help; 'omnisync COMMAND --help' explains one command
-              --version       print the version
+          -h, --help           show this help; 'omnisync COMMAND --help' explains one command
+              --version        print the version
 
         Every command reads /etc/omnisync/omnisync.conf unless -c FILE names another.
 

@@ -144,20 +144,41 @@ public final class SyncFixture: Sendable {
             file: file, line: line)
     }
 
-    /// Starts `omnisync run` on the fixture's configuration as a separate process.
-    public func startDaemon(environment: [String: String] = [:]) throws -> Subprocess {
+    /// Starts `omnisync run` on the fixture's configuration (or another file) as a separate process.
+    public func startDaemon(configPath: String? = nil, environment: [String: String] = [:]) throws -> Subprocess {
         guard let binary = TestClusters.binaryPath else {
             throw SyncFixtureError(description: "OMNISYNC_BIN is not set; run scripts/test.sh")
         }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        let daemon = try Subprocess(binary, arguments: ["run", "-c", configPath], environment: env)
+        let daemon = try Subprocess(binary, arguments: ["run", "-c", configPath ?? self.configPath], environment: env)
         // Signals sent before the daemon has set up its handlers would kill it outright.
         let deadline = Date().addingTimeInterval(15)
         while !daemon.stderr.contains("omnisync ready"), daemon.isRunning, Date() < deadline {
             usleep(20_000)
         }
         return daemon
+    }
+
+    /// Runs `omnisync ARGUMENTS` to completion (the built binary, `OMNISYNC_BIN`).
+    public static func omnisync(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let binary = TestClusters.binaryPath else {
+            throw SyncFixtureError(description: "OMNISYNC_BIN is not set; run scripts/test.sh")
+        }
+        let result = try Subprocess.run(binary, arguments: arguments, timeout: 60)
+        return (result.termination.code, result.stdout, result.stderr)
+    }
+
+    /// Writes another configuration file next to the fixture's and returns its path.
+    public func writeConfig(named name: String, sites: [(String, String)]) throws -> String {
+        try writeFile(name, SyncFixture.configText(sites: sites.map(\.0), conninfos: sites.map(\.1)))
+    }
+
+    /// Writes `text` to a file named `name` beside the fixture's configuration; returns its path.
+    public func writeFile(_ name: String, _ text: String) throws -> String {
+        let path = (configPath as NSString).deletingLastPathComponent + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     /// Drops every database and closes the fixture's connections.

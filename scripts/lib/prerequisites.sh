@@ -31,3 +31,21 @@ ensure_prerequisites() { # NAME (the calling script, for messages)
     fi
   fi
 }
+
+# systemd-analyze checks deploy/omnisync.service in the tests (PID 1 need not be systemd). Without
+# it those tests are skipped, with the reason; as root on Debian it is installed when available.
+ensure_systemd_analyze() { # NAME
+  local name=$1
+  command -v systemd-analyze >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if ! apt-cache policy systemd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q >&2 || true
+    fi
+    if apt-cache policy systemd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      echo "$name: installing systemd (for systemd-analyze)" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >&2 && return 0
+    fi
+  fi
+  echo "$name: systemd-analyze is missing (apt-get install systemd); the unit file tests will be skipped" >&2
+}

@@ -28,6 +28,11 @@ actor Link {
     private var current: LinkCursor?
     private var loaded = false
     private var busy = false
+    /// Retries asked for by a person are looked for every few seconds, not on every round.
+    private var lastRetryCheck = ContinuousClock.now - .seconds(60)
+    /// Whether the target holds no quarantined row of this source (checked with the retries):
+    /// then a batch needs no quarantine look-up, one round trip less on the latency path.
+    private var quarantineEmpty = false
 
     nonisolated let progress = LinkProgress()
     nonisolated let wakes: AsyncStream<Void>
@@ -59,11 +64,11 @@ actor Link {
         guard !busy else { return Round(busy: true) }
         busy = true
         progress.started()
+        var round = Round()
         defer {
             busy = false
-            progress.finished()
+            progress.finished(caughtUp: round.caughtUp)
         }
-        var round = Round()
         do {
             if !loaded {
                 let sourceName = source.name
@@ -73,6 +78,10 @@ actor Link {
             }
             if current == nil {
                 try await bootstrap()
+            }
+            if ContinuousClock.now - lastRetryCheck > .seconds(2) {
+                lastRetryCheck = .now
+                try await retryQuarantined()
             }
             while !stopping(), let cursor = current {
                 let limit = batchSize
@@ -118,9 +127,8 @@ actor Link {
         let update = CursorUpdate(
             source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
         let batch = page.batch
-        let targetName = target.name
         let started = ContinuousClock.now
-        let outcome = try await onTarget { try Applier.apply($0, target: targetName, batch: batch, cursor: update) }
+        let outcome = try await applyBatch(batch, cursor: update)
         let seconds = (ContinuousClock.now - started).seconds
         progress.stepped()
         persisted = page.next
@@ -134,10 +142,78 @@ actor Link {
                 LogKey.changes: page.records.count, LogKey.rows: outcome.rowsWritten,
                 LogKey.durationMs: String(format: "%.1f", seconds * 1000),
             ])
-        report(outcome: outcome, rejected: batch.rejected)
+        report(outcome: outcome)
     }
 
-    private func report(outcome: ApplyOutcome, rejected: [(record: OutboxRecord, reason: String)]) {
+    /// Applies a batch (and the cursor, if any) at the target; when a row's values make it fail,
+    /// isolates that row instead of stalling the link.
+    private func applyBatch(
+        _ batch: ChangeBatch, cursor: CursorUpdate?, quarantine: [QuarantineEntry] = []
+    ) async throws -> ApplyOutcome {
+        let (targetName, sourceName) = (target.name, source.name)
+        do {
+            let lookUp = !quarantineEmpty || !quarantine.isEmpty || !batch.rejected.isEmpty
+            let outcome = try await onTarget {
+                try Applier.apply(
+                    $0, target: targetName, source: sourceName, batch: batch, cursor: cursor, quarantine: quarantine,
+                    lookUpQuarantine: lookUp)
+            }
+            if !outcome.newlyQuarantined.isEmpty { quarantineEmpty = false }
+            return outcome
+        } catch let error as PostgresError where Quarantine.isRowError(error) {
+            quarantineEmpty = false
+            return try await isolate(batch, cursor: cursor, quarantine: quarantine, cause: error)
+        }
+    }
+
+    /// A batch that a row's values made fail: apply row by row, quarantine the rows that fail,
+    /// then advance the cursor past the batch. Every other row keeps flowing.
+    private func isolate(
+        _ batch: ChangeBatch, cursor: CursorUpdate?, quarantine: [QuarantineEntry], cause: PostgresError
+    ) async throws -> ApplyOutcome {
+        logger.info("batch failed, applying row by row", [LogKey.error: cause.description])
+        let (targetName, sourceName) = (target.name, source.name)
+        var failed: [QuarantineEntry] = []
+        var total = ApplyOutcome()
+        for table in batch.states.keys.sorted() {
+            for (key, state) in (batch.states[table] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let single = ChangeBatch(states: [table: [key: state]])
+                do {
+                    let outcome = try await onTarget {
+                        try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil)
+                    }
+                    total.rowsWritten += outcome.rowsWritten
+                    total.newConflicts += outcome.newConflicts
+                    total.newlyQuarantined += outcome.newlyQuarantined
+                } catch let error as PostgresError where Quarantine.isRowError(error) {
+                    failed.append(QuarantineEntry(tableID: table.rawValue, key: key, reason: error.description))
+                }
+            }
+        }
+        let remainder = ChangeBatch(states: [:], rejected: batch.rejected)
+        let entries = quarantine + failed
+        let last = try await onTarget {
+            try Applier.apply($0, target: targetName, source: sourceName, batch: remainder, cursor: cursor, quarantine: entries)
+        }
+        total.newlyQuarantined += last.newlyQuarantined
+        return total
+    }
+
+    /// Ships again the current state of rows a person asked to retry.
+    private func retryQuarantined() async throws {
+        let sourceName = source.name
+        let (held, records) = try await onTarget {
+            (try Quarantine.count($0, source: sourceName), try Quarantine.retries($0, source: sourceName))
+        }
+        quarantineEmpty = held == 0
+        guard !records.isEmpty else { return }
+        let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
+        let outcome = try await applyBatch(batch, cursor: nil)
+        logger.notice("quarantine retried", [LogKey.count: records.count, "released": outcome.released])
+        report(outcome: outcome)
+    }
+
+    private func report(outcome: ApplyOutcome) {
         for conflict in outcome.newConflicts {
             stats.recordConflict(site: target.name, kind: conflict.kind)
             logger.warning(
@@ -147,15 +223,16 @@ actor Link {
                     LogKey.key: conflict.key.json(for: conflict.table), "detail": conflict.detail,
                 ])
         }
-        for item in rejected {
+        for entry in outcome.newlyQuarantined {
+            let table = ReplicatedTable(rawValue: entry.tableID)
             logger.warning(
-                "change skipped", ["outbox_id": item.record.id, LogKey.key: item.record.key.description, "reason": item.reason])
+                "row quarantined",
+                [
+                    "table": table?.name ?? "table_id \(entry.tableID)",
+                    LogKey.key: table.map { entry.key.json(for: $0) } ?? entry.key.description, "reason": entry.reason,
+                ])
         }
-        for item in outcome.rejected {
-            logger.warning("row skipped", ["table": item.table.name, LogKey.key: item.key.description, "reason": item.reason])
-        }
-        let skipped = rejected.count + outcome.rejected.count
-        if skipped > 0 { stats.recordQuarantined(skipped) }
+        if !outcome.newlyQuarantined.isEmpty { stats.recordQuarantined(outcome.newlyQuarantined.count) }
     }
 
     /// A new peer: copy every current state of the source (states are joins, so a full copy is
@@ -165,7 +242,7 @@ actor Link {
         let snapshot = try await onSource { connection in
             try connection.query("SELECT pg_current_snapshot()::text", label: "bootstrap snapshot").rows.first?[0] ?? "1:1:"
         }
-        let targetName = target.name
+        let (targetName, sourceName) = (target.name, source.name)
         let limit = batchSize
         var copied = 0
         for table in ReplicatedTable.allCases {
@@ -173,14 +250,14 @@ actor Link {
             while !stopping() {
                 let from = after
                 let page = try await onSource { try ChangeFeed.readStatePage($0, table: table, after: from, limit: limit) }
-                if !page.states.isEmpty {
+                if !page.states.isEmpty || !page.rejected.isEmpty {
                     let batch = ChangeBatch(states: [table: page.states])
-                    let outcome = try await onTarget { try Applier.apply($0, target: targetName, batch: batch, cursor: nil) }
-                    report(outcome: outcome, rejected: [])
+                    let unreadable = page.rejected.map { QuarantineEntry(tableID: table.rawValue, key: $0.0, reason: $0.1) }
+                    let outcome = try await applyBatch(batch, cursor: nil, quarantine: unreadable)
+                    report(outcome: outcome)
                     copied += page.states.count
-                }
-                for (key, reason) in page.rejected {
-                    logger.warning("row skipped", ["table": table.name, LogKey.key: key.description, "reason": reason])
+                    // A long first copy is progress too: the watchdog must not fire during it.
+                    progress.stepped()
                 }
                 guard page.rows == limit, let last = page.last else { break }
                 after = last
@@ -188,7 +265,9 @@ actor Link {
         }
         if stopping() { return }
         let first = CursorUpdate(source: source.name, expected: nil, next: LinkCursor(done: snapshot), delivered: 0)
-        _ = try await onTarget { try Applier.apply($0, target: targetName, batch: ChangeBatch(), cursor: first) }
+        _ = try await onTarget {
+            try Applier.apply($0, target: targetName, source: sourceName, batch: ChangeBatch(), cursor: first)
+        }
         persisted = first.next
         current = first.next
         logger.info(

@@ -5,6 +5,7 @@ final class LinkProgress: Sendable {
     private struct State {
         var busySince: ContinuousClock.Instant?
         var lastStep = ContinuousClock.now
+        var caughtUp = false
     }
 
     private let state = Mutex(State())
@@ -20,12 +21,16 @@ final class LinkProgress: Sendable {
         state.withLock { $0.lastStep = .now }
     }
 
-    func finished() {
+    func finished(caughtUp: Bool) {
         state.withLock {
             $0.busySince = nil
             $0.lastStep = .now
+            $0.caughtUp = caughtUp
         }
     }
+
+    /// Whether the last round ended with nothing left to deliver (false after a failure).
+    var isCaughtUp: Bool { state.withLock { $0.caughtUp } }
 
     /// True unless the link has been inside a round with no step for longer than `limit`.
     func isProgressing(within limit: Duration) -> Bool {

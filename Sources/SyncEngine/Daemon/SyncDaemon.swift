@@ -55,7 +55,7 @@ public final class SyncDaemon: Sendable {
         var configuration = initialConfiguration
         var reloading = false
         while true {
-            let engine = SyncEngine(configuration: configuration, logger: logger)
+            let engine = SyncEngine(configuration: configuration, logger: logger, reportsStatus: notifier.isEnabled)
             let stopNow = control.withLock { state -> Bool in
                 state.engine = engine
                 return state.stopRequested
@@ -68,7 +68,8 @@ public final class SyncDaemon: Sendable {
                 await engine.run(onReady: { [logger] in
                     notifier.ready()
                     notifier.status(engine.statusLine())
-                    logger.notice(applied ? "configuration applied" : "omnisync ready", ["sites": sites])
+                    logger.notice(
+                        applied ? "configuration applied" : "omnisync ready", ["sites_up": engine.sitesUp, "sites": sites])
                 })
                 group.cancelAll()
             }
@@ -89,7 +90,8 @@ public final class SyncDaemon: Sendable {
     static func superviseLoop(engine: SyncEngine, notifier: SystemdNotifier) async {
         guard notifier.isEnabled else { return }
         let watchdog = notifier.watchdogInterval
-        let tick = watchdog.map { $0 / 2 } ?? .seconds(5)
+        // Half the watchdog interval (systemd's advice), and often enough to keep STATUS= fresh.
+        let tick = min(watchdog.map { $0 / 2 } ?? .seconds(5), .seconds(5))
         var sinceStatus = Duration.zero
         while !Task.isCancelled && !engine.isStopping {
             if let watchdog, engine.isMakingProgress(within: watchdog) {
@@ -138,12 +140,17 @@ public final class SyncDaemon: Sendable {
         logHandler.minimumLevel = next.daemon.logLevel
         logHandler.logFormat = next.daemon.logFormat
         let changed = SyncDaemon.changedKeys(from: current, to: next)
-        logger.notice(
-            "configuration reloaded",
-            [LogKey.config: next.path, "changed": changed.isEmpty ? "none" : changed.joined(separator: ",")])
+        // Every key applies on SIGHUP; sites and batching take new connections (the engine
+        // restarts in place, finishing its batches first), which the line says.
         let needsEngineRestart = next.sites != current.sites || next.daemon.batchSize != current.daemon.batchSize
             || next.daemon.pollIntervalMs != current.daemon.pollIntervalMs
             || next.daemon.metricsFile != current.daemon.metricsFile
+        logger.notice(
+            "configuration reloaded",
+            [
+                LogKey.config: next.path, "changed": changed.isEmpty ? "none" : changed.joined(separator: ","),
+                "reconnect": needsEngineRestart,
+            ])
         if needsEngineRestart {
             let engine = control.withLock { state -> SyncEngine? in
                 state.pending = next

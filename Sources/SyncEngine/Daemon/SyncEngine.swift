@@ -15,9 +15,14 @@ public final class SyncEngine: Sendable {
     let backlogs = Mutex<[String: Backlog]>([:])
     private let stopFlag = StopFlag()
 
-    public init(configuration: Configuration, logger: Logger) {
+    /// Whether someone reads the backlog while running (a metrics file, or systemd's STATUS=);
+    /// otherwise it is not measured, to keep an idle daemon idle.
+    let measuresBacklog: Bool
+
+    public init(configuration: Configuration, logger: Logger, reportsStatus: Bool = false) {
         self.configuration = configuration
         self.logger = logger
+        self.measuresBacklog = reportsStatus || configuration.daemon.metricsFile != nil
         let handles = configuration.sites.map { SiteHandle(config: $0, logger: logger) }
         sites = handles
         let flag = stopFlag
@@ -84,7 +89,11 @@ public final class SyncEngine: Sendable {
             group.addTask { [self] in await pruneLoop() }
             group.addTask { [self] in await statsLoop() }
             group.addTask { [self] in await metricsLoop() }
-            onReady()
+            // READY=1 means every reachable site is connected (SyncEngine+Readiness.swift).
+            group.addTask { [self] in
+                await waitForSites()
+                if !isStopping { onReady() }
+            }
             // Link loops end when stop() finishes their wake streams; then stop the rest.
             while !isStopping {
                 try? await Task.sleep(for: .milliseconds(100))
@@ -112,12 +121,26 @@ public final class SyncEngine: Sendable {
         }
     }
 
+    /// The safety net under notifications: every `poll_interval_ms`, one cheap probe per source
+    /// (its current snapshot). Links of a source wake only when the snapshot moved since the last
+    /// probe (some transaction began or ended there), or when their last round did not finish —
+    /// so twenty idle sites cost twenty small queries per interval, not one per link.
     private func safetyPoll() async {
         let interval = Duration.milliseconds(configuration.daemon.pollIntervalMs)
+        var lastProbe: [String: String] = [:]
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: interval)
             if Task.isCancelled || isStopping { break }
-            for link in links { link.wake() }
+            for source in sites {
+                let probe = try? await source.run(source.feed) { connection in
+                    try connection.query("SELECT pg_current_snapshot()::text", label: "probe").rows.first?[0] ?? nil
+                }
+                let moved = probe == nil || probe != lastProbe[source.name]
+                lastProbe[source.name] = probe ?? nil
+                for link in links where link.source === source && (moved || !link.progress.isCaughtUp) {
+                    link.wake()
+                }
+            }
         }
     }
 
@@ -153,10 +176,11 @@ public final class SyncEngine: Sendable {
     }
 
     private func metricsLoop() async {
+        guard measuresBacklog else { return }
         while !Task.isCancelled && !isStopping {
             await writeMetrics()
-            // Without a metrics file the backlog only feeds the STATUS= line: measure rarely.
-            try? await Task.sleep(for: .seconds(configuration.daemon.metricsFile == nil ? 60 : 10))
+            // Without a metrics file the backlog only feeds the STATUS= line: measure less often.
+            try? await Task.sleep(for: .seconds(configuration.daemon.metricsFile == nil ? 30 : 10))
         }
     }
 

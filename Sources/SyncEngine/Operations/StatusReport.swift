@@ -15,6 +15,8 @@ public struct StatusReport: Sendable, Equatable {
         public let error: String?
         public let schemaVersion: Int?
         public let openConflicts: Int?
+        /// Rows held in this site's quarantine.
+        public let quarantined: Int?
         public let peers: [Peer]
     }
 
@@ -31,6 +33,7 @@ public struct StatusReport: Sendable, Equatable {
             }
             var header = "site \(site.name): reachable, schema \(site.schemaVersion.map(String.init) ?? "none")"
             header += ", open conflicts \(site.openConflicts.map(String.init) ?? "?")"
+            header += ", quarantined \(site.quarantined.map(String.init) ?? "?")"
             if let error = site.error { header += " — \(error)" }
             lines.append(header)
             for peer in site.peers {
@@ -57,6 +60,7 @@ public struct StatusReport: Sendable, Equatable {
                 ("error", JSONText.value(site.error)),
                 ("schema_version", site.schemaVersion.map(String.init) ?? "null"),
                 ("open_conflicts", site.openConflicts.map(String.init) ?? "null"),
+                ("quarantined", site.quarantined.map(String.init) ?? "null"),
                 ("peers", peers),
             ])
         }
@@ -79,6 +83,7 @@ public struct StatusCollector: Sendable {
         var identityProblem: String?
         var version: Int?
         var openConflicts: Int?
+        var quarantined: Int?
         var cursors: [String: LinkCursor] = [:]
     }
 
@@ -104,6 +109,11 @@ public struct StatusCollector: Sendable {
                 for other in configuration.sites where other.name != site.name {
                     facts.cursors[other.name] = try Applier.readCursor(connection, source: other.name)
                 }
+            }
+            if identity.version >= 4 {
+                facts.quarantined = Int(
+                    try connection.query("SELECT count(*) FROM omnisync.quarantine", label: "count quarantine")
+                        .rows.first?[0] ?? "")
             }
             return facts
         }
@@ -140,13 +150,14 @@ public struct StatusCollector: Sendable {
                 sites.append(
                     StatusReport.Site(
                         name: site.name, reachable: false, error: SiteQueries.reason(error), schemaVersion: nil,
-                        openConflicts: nil, peers: []))
+                        openConflicts: nil, quarantined: nil, peers: []))
             case .success(let value):
                 let peers = (try? peerResult.get()) ?? []
                 sites.append(
                     StatusReport.Site(
                         name: site.name, reachable: true, error: value.identityProblem, schemaVersion: value.version,
-                        openConflicts: value.openConflicts, peers: value.identityProblem == nil ? peers : []))
+                        openConflicts: value.openConflicts, quarantined: value.quarantined,
+                        peers: value.identityProblem == nil ? peers : []))
             }
         }
         return StatusReport(sites: sites)

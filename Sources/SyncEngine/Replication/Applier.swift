@@ -21,6 +21,12 @@ struct ApplyOutcome: Sendable {
     var newConflicts: [ConflictRecord] = []
     /// Keys left untouched because the target's own state for them is unreadable.
     var rejected: [(table: ReplicatedTable, key: RowKey, reason: String)] = []
+    /// Rows quarantined by this batch for the first time.
+    var newlyQuarantined: [QuarantineEntry] = []
+    /// Changes not applied because their row waits behind a quarantined change.
+    var heldBack = 0
+    /// Quarantined rows that a retry applied.
+    var released = 0
 }
 
 /// Applies a batch of shipped states to one target site in one transaction: joins each row's
@@ -28,11 +34,21 @@ struct ApplyOutcome: Sendable {
 /// source's cursor — all or nothing, so a crash anywhere is harmless and a retry a no-op.
 enum Applier {
     static func apply(
-        _ connection: PostgresConnection, target: SiteName, batch: ChangeBatch, cursor: CursorUpdate?
+        _ connection: PostgresConnection, target: SiteName, source: SiteName, batch incoming: ChangeBatch,
+        cursor: CursorUpdate?, quarantine extra: [QuarantineEntry] = [], lookUpQuarantine: Bool = true
     ) throws -> ApplyOutcome {
         try connection.transaction(label: "apply batch") { connection in
-            if let cursor { try lockCursor(connection, cursor) }
             var outcome = ApplyOutcome()
+            var batch = incoming
+            // A row whose earlier change is quarantined waits behind it, so its history stays in order.
+            let keys = batch.states.flatMap { table, states in states.keys.map { (table.rawValue, $0) } }
+            let (held, retrying) = lookUpQuarantine
+                ? try Quarantine.lookup(connection, source: source, keys: keys) : ([], [])
+            for item in held {
+                if let table = ReplicatedTable(rawValue: item.tableID) { batch.states[table]?[item.key] = nil }
+            }
+            try Quarantine.countHeld(connection, source: source, keys: Array(held))
+            outcome.heldBack = held.count
             var conflicts: [ConflictRecord] = []
             var touchedLines: Set<RowKey> = []
             for table in batch.states.keys.sorted() {
@@ -56,6 +72,14 @@ enum Applier {
                 conflicts += try overReturns(connection, lines: touchedLines)
             }
             outcome.newConflicts = try record(connection, conflicts: conflicts, site: target)
+            let entries = extra
+                + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
+                + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
+            let stillFailing = Set(entries.map { QuarantinedKey(tableID: $0.tableID, key: $0.key) })
+            let released = retrying.filter { !stillFailing.contains($0) }
+            try Quarantine.release(connection, source: source, keys: Array(released))
+            outcome.released = released.count
+            outcome.newlyQuarantined = try Quarantine.hold(connection, source: source, entries: entries)
             if let cursor { try storeCursor(connection, cursor) }
             return outcome
         }
@@ -70,10 +94,7 @@ enum Applier {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape else { return }
         let keys = states.keys.sorted()
         let keyParams = keyParameters(keys, layout: layout)
-        if let placeholders = layout.insertPlaceholders {
-            _ = try connection.query(placeholders, keyParams, label: "create \(layout.table.name) rows")
-        }
-        try connection.query(layout.lockRows, keyParams, label: "lock \(layout.table.name) rows")
+        try connection.query(layout.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows")
         let current = try connection.query(layout.selectCurrent, keyParams, label: "read \(layout.table.name) rows")
         let columns = visibleColumns.count
         var stateWrites: [(RowKey, RowState)] = []
@@ -327,11 +348,6 @@ enum Applier {
         return LinkCursor(done: done, window: row[1], windowTxid: row[2], windowID: row[3].flatMap { Int64($0) })
     }
 
-    private static func lockCursor(_ connection: PostgresConnection, _ update: CursorUpdate) throws {
-        let actual = try readCursor(connection, source: update.source, lock: true)
-        if actual != update.expected { throw CursorMoved(actual: actual) }
-    }
-
     private static func storeCursor(_ connection: PostgresConnection, _ update: CursorUpdate) throws {
         let next = update.next
         let params: [String?] = [
@@ -345,13 +361,20 @@ enum Applier {
                 ON CONFLICT (source_site) DO NOTHING
                 """, params, label: "create cursor")
             if result.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
-        } else {
-            _ = try connection.query(
+        } else if let expected = update.expected {
+            // Compare-and-set: another daemon that moved the cursor first makes this batch roll
+            // back (harmlessly: it was applied there already) and this link continue from there.
+            let result = try connection.query(
                 """
                 UPDATE omnisync.cursors SET done_snapshot = $2::pg_snapshot, window_snapshot = $3::pg_snapshot,
                     window_txid = $4::xid8, window_id = $5::bigint, delivered = delivered + $6::bigint, updated_at = now()
-                WHERE source_site = $1
-                """, params, label: "advance cursor")
+                WHERE source_site = $1 AND done_snapshot::text = $7
+                  AND window_snapshot::text IS NOT DISTINCT FROM $8 AND window_txid::text IS NOT DISTINCT FROM $9
+                  AND window_id IS NOT DISTINCT FROM $10::bigint
+                """,
+                params + [expected.done, expected.window, expected.windowTxid, expected.windowID.map(String.init)],
+                label: "advance cursor")
+            if result.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
         }
     }
 }

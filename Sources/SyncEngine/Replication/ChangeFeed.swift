@@ -29,7 +29,7 @@ struct ChangePage: Sendable {
 /// Reads a source site's committed changes in commit-visibility order (schema/0003_capture.sql).
 enum ChangeFeed {
     static let pageQuery = """
-        SELECT txid::text, id, table_id, k1, k2 FROM omnisync.outbox
+        SELECT NULL, txid::text, id, table_id, k1, k2 FROM omnisync.outbox
         WHERE txid >= pg_snapshot_xmin($1::pg_snapshot)
           AND txid < pg_snapshot_xmax($2::pg_snapshot)
           AND (txid, id) > ($3::xid8, $4::bigint)
@@ -39,27 +39,46 @@ enum ChangeFeed {
         LIMIT $5::int
         """
 
+    /// Opens a window (the source's current snapshot) and reads its first page in one round trip;
+    /// the snapshot comes back in the first column of every row (one row of NULLs when empty).
+    static let firstPageQuery = """
+        WITH w AS (SELECT pg_current_snapshot() AS s)
+        SELECT w.s::text, o.txid::text, o.id, o.table_id, o.k1, o.k2
+        FROM w LEFT JOIN LATERAL (
+            SELECT txid, id, table_id, k1, k2 FROM omnisync.outbox
+            WHERE txid >= pg_snapshot_xmin($1::pg_snapshot)
+              AND txid < pg_snapshot_xmax(w.s)
+              AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot)
+              AND pg_visible_in_snapshot(txid, w.s)
+            ORDER BY txid, id
+            LIMIT $2::int
+        ) AS o ON true
+        ORDER BY o.txid, o.id
+        """
+
     /// Reads the next page after `cursor`, opening a new window (a fresh snapshot of the source)
     /// when the previous one is complete.
     static func readPage(_ connection: PostgresConnection, after cursor: LinkCursor, limit: Int) throws -> ChangePage {
         var window = cursor
+        let result: QueryResult
         if window.window == nil {
-            let snapshot = try connection.query("SELECT pg_current_snapshot()::text", label: "open window")
-            window.window = snapshot.rows.first?[0] ?? cursor.done
+            result = try connection.query(firstPageQuery, [window.done, String(limit)], label: "read outbox page")
+            window.window = result.rows.first?[0] ?? cursor.done
             window.windowTxid = "0"
             window.windowID = 0
+        } else {
+            result = try connection.query(
+                pageQuery,
+                [window.done, window.window, window.windowTxid ?? "0", String(window.windowID ?? 0), String(limit)],
+                label: "read outbox page")
         }
-        let result = try connection.query(
-            pageQuery,
-            [window.done, window.window, window.windowTxid ?? "0", String(window.windowID ?? 0), String(limit)],
-            label: "read outbox page")
         var records: [OutboxRecord] = []
         records.reserveCapacity(result.rows.count)
         for row in result.rows {
-            guard let txid = row[0], let idText = row[1], let id = Int64(idText),
-                let tableText = row[2], let tableID = Int(tableText), let k1 = row[3]
+            guard let txid = row[1], let idText = row[2], let id = Int64(idText),
+                let tableText = row[3], let tableID = Int(tableText), let k1 = row[4]
             else { continue }
-            records.append(OutboxRecord(txid: txid, id: id, tableID: tableID, key: RowKey(k1, row[4])))
+            records.append(OutboxRecord(txid: txid, id: id, tableID: tableID, key: RowKey(k1, row[5])))
         }
         var next = window
         if records.count < limit {

@@ -182,6 +182,13 @@ struct TableLayout: Sendable {
         "SELECT 1 FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) ORDER BY \(keyOrder) FOR UPDATE OF r"
     }
 
+    /// Counters: creates the missing visible rows (locked by their insert) and locks the existing
+    /// ones, in one statement.
+    var createAndLockRows: String {
+        guard let placeholders = insertPlaceholders else { return lockRows }
+        return "WITH created AS (\(placeholders) RETURNING 1) \(lockRows)"
+    }
+
     /// Reads the target's visible rows and states for the keys. Run after `lockRows`, in a new
     /// statement: a row lock waited for inside one statement would leave the joined state as of
     /// the statement's start, before the transaction that held the lock committed.

@@ -1,0 +1,26 @@
+-- omnisync: the rights an application role (a till, the web shop) needs on the retail tables,
+-- when it is not the role that ran `omnisync migrate` (that role owns them and needs nothing).
+--
+-- Not a migration: an operator applies it to a site's database after `omnisync migrate`, and
+-- again after every upgrade (it is idempotent), as a superuser or as the owner:
+--
+--     psql "dbname=pos" -v role=pos_app -f application_role.sql
+--
+-- The role must exist. Writes follow the contract: stock and cart items change, orders, order
+-- lines and returns are only inserted; stock rows are never deleted (record a count instead).
+-- The capture and notify triggers are SECURITY DEFINER functions of the owner, so the application
+-- needs no rights in the omnisync schema.
+
+\set ON_ERROR_STOP on
+
+SELECT 'DO $refuse$ BEGIN RAISE EXCEPTION ''this database has no omnisync schema: run omnisync migrate first''; END $refuse$'
+WHERE to_regclass('omnisync.outbox') IS NULL \gexec
+
+BEGIN;
+GRANT USAGE ON SCHEMA retail TO :"role";
+GRANT SELECT, INSERT, UPDATE ON retail.stock TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON retail.cart_items TO :"role";
+GRANT SELECT, INSERT ON retail.orders, retail.order_lines, retail.returns TO :"role";
+GRANT SELECT ON retail.order_line_returns TO :"role";
+GRANT EXECUTE ON FUNCTION retail.record_count(text, text, bigint) TO :"role";
+COMMIT;

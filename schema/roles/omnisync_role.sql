@@ -1,0 +1,73 @@
+-- omnisync: the daemon's database role, with exactly the rights `omnisync run` needs.
+--
+-- Not a migration: an operator applies it to every site's database, after `omnisync migrate`
+-- and again after every upgrade (it is idempotent), as a superuser or as the role that ran
+-- `omnisync migrate` (that role owns the retail and omnisync schemas and keeps them):
+--
+--     psql "dbname=shop" -v role=omnisync -f omnisync_role.sql
+--
+-- `role` defaults to omnisync. The role is created (LOGIN, no password: set one with \password
+-- or use a certificate) when it does not exist, which takes a superuser or CREATEROLE; a role
+-- that exists is left as it is. The script refuses a superuser and the owner of the schemas.
+--
+-- What the daemon does with each right:
+--   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;
+--                       deletes only cart items whose merged state is gone
+--   omnisync.*_state    reads and upserts the replicated state of every row
+--   omnisync.outbox     reads the changes to deliver; deletes those every site has received
+--   omnisync.cursors    where each source's changes are applied up to (written at the target)
+--   omnisync.delivery_acks  what each target has received (written at the source)
+--   omnisync.conflicts  records conflicts; `omnisync conflicts resolve` marks them resolved
+--   omnisync.site, omnisync.schema_migrations  read to check the site's name and schema version
+-- It owns nothing, creates nothing and never runs DDL: the capture triggers are SECURITY DEFINER
+-- functions of the owner, so applications' writes are captured whoever makes them.
+
+\set ON_ERROR_STOP on
+\if :{?role}
+\else
+\set role omnisync
+\endif
+
+-- Each refusal is an error, so that psql (ON_ERROR_STOP) exits non-zero and changes nothing.
+SELECT 'DO $refuse$ BEGIN RAISE EXCEPTION ''this database has no omnisync schema: run omnisync migrate first''; END $refuse$'
+WHERE to_regclass('omnisync.outbox') IS NULL \gexec
+
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', :'role')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+
+SELECT format('DO $refuse$ BEGIN RAISE EXCEPTION %L; END $refuse$',
+              format('role %s is a superuser or bypasses row security: the daemon needs an ordinary role', :'role'))
+FROM pg_roles WHERE rolname = :'role' AND (rolsuper OR rolbypassrls) \gexec
+
+-- Revoking below would strip the owner of its own rights.
+SELECT format('DO $refuse$ BEGIN RAISE EXCEPTION %L; END $refuse$',
+              format('role %s owns schema %s: the daemon needs a role of its own, not the owner', :'role', nspname))
+FROM pg_namespace WHERE nspname IN ('retail', 'omnisync') AND nspowner = (SELECT oid FROM pg_roles WHERE rolname = :'role')
+\gexec
+
+BEGIN;
+
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'role') \gexec
+
+-- Start from nothing, so that re-running after an upgrade leaves exactly the rights below.
+REVOKE ALL ON ALL TABLES IN SCHEMA retail, omnisync FROM :"role";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA retail, omnisync FROM :"role";
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA retail, omnisync FROM :"role";
+REVOKE ALL ON SCHEMA retail, omnisync FROM :"role";
+
+GRANT USAGE ON SCHEMA retail, omnisync TO :"role";
+
+GRANT SELECT, INSERT, UPDATE ON retail.stock, retail.orders, retail.order_lines, retail.returns TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON retail.cart_items TO :"role";
+
+GRANT SELECT ON omnisync.site, omnisync.schema_migrations TO :"role";
+GRANT SELECT, INSERT, UPDATE
+    ON omnisync.stock_state, omnisync.cart_state, omnisync.order_state, omnisync.order_line_state,
+       omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts
+    TO :"role";
+GRANT SELECT, DELETE ON omnisync.outbox TO :"role";
+
+-- The daemon's own writes fire the statement-level notify trigger, which runs as the writer.
+GRANT EXECUTE ON FUNCTION omnisync.is_applying() TO :"role";
+
+COMMIT;
