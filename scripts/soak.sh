@@ -87,9 +87,12 @@ export OMNISYNC_SOAK_RUNS=$runs OMNISYNC_SOAK_SITES=$sites OMNISYNC_SOAK_VERBOSE
 if [ -n "$seed" ]; then export OMNISYNC_SEED=$seed; else unset OMNISYNC_SEED; fi
 if [ -n "$ops" ]; then export OMNISYNC_SOAK_OPS=$ops; else unset OMNISYNC_SOAK_OPS; fi
 
-status=0
-swift test --skip-build "${build_args[@]}" --filter 'IntegrationTests.SoakTests/' >"$log" 2>&1 || status=$?
-grep -E '^soak' "$log" || true
+# The per-run lines and the summary as they come; everything else to the log.
+set +e
+swift test --skip-build "${build_args[@]}" --filter 'IntegrationTests.SoakTests/' 2>&1 | tee "$log" |
+  grep --line-buffered -E '^soak'
+status=${PIPESTATUS[0]}
+set -e
 if [ "$status" -ne 0 ] || ! grep -q "Executed 1 test, with 0 failures" "$log"; then
   echo
   # The failure report: from the assertion to the end of the test case.
