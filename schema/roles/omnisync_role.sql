@@ -66,8 +66,7 @@ GRANT SELECT, INSERT, UPDATE
        omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts
     TO :"role";
 GRANT SELECT, DELETE ON omnisync.outbox TO :"role";
-
--- The daemon's own writes fire the statement-level notify trigger, which runs as the writer.
-GRANT EXECUTE ON FUNCTION omnisync.is_applying() TO :"role";
+-- Held rows are counted, released on retry and discarded by a person through the daemon's role.
+GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.quarantine TO :"role";
 
 COMMIT;

@@ -87,6 +87,13 @@ actor Link {
                 let limit = batchSize
                 let page = try await onSource { try ChangeFeed.readPage($0, after: cursor, limit: limit) }
                 if page.records.isEmpty {
+                    if cursor.window != nil, persisted == cursor {
+                        // The window's last page was exactly full: store that it is complete, or
+                        // the source's outbox could not be pruned below it until it writes again.
+                        _ = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
+                            source: source.name, expected: persisted, next: page.next, delivered: 0))
+                        persisted = page.next
+                    }
                     current = page.next
                     round.caughtUp = true
                     break

@@ -19,11 +19,17 @@ final class SiteHandle: Sendable {
 
     /// Every daemon session: merged writes are not local changes (no echo); text forms of
     /// timestamps are the same at every site; a point-of-sale row lock is never waited on for long.
+    ///
+    /// Applied batches do not wait for their WAL flush (`synchronous_commit = off`): a batch and
+    /// the cursor that covers it commit together, so a server crash can only lose both at once,
+    /// and the batch is then delivered again — harmless, since every apply is a join. The
+    /// applications' own commits keep the server's durability setting.
     static let sessionSetup = [
         "SET omnisync.applying = 'on'",
         "SET TimeZone = 'UTC'",
         "SET DateStyle = 'ISO, YMD'",
         "SET lock_timeout = '2s'",
+        "SET synchronous_commit = off",
     ]
 
     init(config: SiteConfig, logger: Logger) {
