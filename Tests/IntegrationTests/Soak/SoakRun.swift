@@ -384,19 +384,3 @@ final class SoakRun: Sendable {
         return lines.joined(separator: "\n")
     }
 }
-
-extension Duration {
-    var soakSeconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}
-
-/// Runs blocking work (subprocesses, waits) on a thread of its own, off Swift's small cooperative pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body() })
-        }
-    }
-}
