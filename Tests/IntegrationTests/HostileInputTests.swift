@@ -1,14 +1,14 @@
 import Foundation
-import MergeCore
 import Postgres
 import SyncEngine
 import TestSupport
 import XCTest
 
 /// Wrong and hostile input, each with its exact outcome: keys that break naive quoting, keys at
-/// PostgreSQL's size limits, quantities at the edge of `bigint`, NULLs, and sites whose schema or
-/// identity is not what the configuration says. Either the input replicates byte for byte, or the
-/// application's own statement fails with a clear error and nothing is half-written.
+/// PostgreSQL's size limits, quantities at the edge of `bigint`, NULLs, change records no trigger
+/// writes, and sites whose schema or identity is not what the configuration says. Either the input
+/// replicates byte for byte, or it is refused with a clear error — in the application's own
+/// statement, with nothing half-written — or it is quarantined while everything else flows.
 final class HostileInputTests: XCTestCase {
     var fixture: SyncFixture!
 
