@@ -115,4 +115,55 @@ final class CLITests: XCTestCase {
                 result.stderr, "omnisync: \(missing): cannot read configuration file: No such file or directory\n")
         }
     }
+
+    /// Every kind of configuration mistake stops every command before it touches a site: exit 78
+    /// and one line naming the file, the line and the key where they are known.
+    func testEveryKindOfConfigurationMistakeExits78NamingFileLineAndKey() throws {
+        let cases: [(text: String, message: String)] = [
+            ("[site Store_1]\nconninfo = x\n" + validConfig,
+             ":1: invalid site name 'Store_1': use 1-63 characters of a-z, 0-9 and '-'"),
+            ("[site \(String(repeating: "a", count: 64))]\nconninfo = x\n" + validConfig, ":1: invalid site name 'aaaa"),
+            (validConfig + "\nport = 5432\n", ":6: key 'port': unknown key in [site store-1]"),
+            (validConfig + "\n\n[site store-2]\n# no conninfo\n", ":7: key 'conninfo': required in [site store-2]"),
+            (validConfig + "\n\n[site store-2]\nconninfo =\n", ":8: key 'conninfo': must not be empty"),
+            (validConfig + "\n\n[site web]\nconninfo = x\n", ":7: duplicate site 'web' (first defined on line 1)"),
+            ("[site web]\nconninfo = x\n", ": at least two [site NAME] sections are required, found 1"),
+            ("[deamon]\n" + validConfig, ":1: unknown section [deamon]; expected [daemon] or [site NAME]"),
+            ("[daemon]\nlog_level = loud\n" + validConfig, ":2: key 'log_level': expected one of debug, info, notice, warning, error, got 'loud'"),
+        ]
+        for (text, message) in cases {
+            let config = try temporaryConfig(text)
+            for command in [["run"], ["migrate"], ["status"], ["verify"], ["conflicts"]] {
+                let result = try CLIRunner.run(command + ["-c", config])
+                XCTAssertEqual(result.status, 78, "\(command) \(message): \(result.stderr)")
+                XCTAssertTrue(result.stderr.hasPrefix("omnisync: \(config)\(message)"), "\(command): \(result.stderr)")
+                XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, "one line: \(result.stderr)")
+                XCTAssertEqual(result.stdout, "")
+            }
+        }
+    }
+
+    func testUnreadableConfigurationExits78() throws {
+        let directory = NSTemporaryDirectory() + "omnisync-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var result = try CLIRunner.run(["run", "-c", directory])
+        XCTAssertEqual(result.status, 78)
+        XCTAssertEqual(result.stderr, "omnisync: \(directory): cannot read configuration file: Is a directory\n")
+
+        let binary = directory + "/binary.conf"
+        try Data([0x5B, 0x73, 0x69, 0x74, 0x65, 0xFF, 0x5D]).write(to: URL(fileURLWithPath: binary))
+        result = try CLIRunner.run(["migrate", "-c", binary])
+        XCTAssertEqual(result.status, 78)
+        XCTAssertEqual(result.stderr, "omnisync: \(binary): not valid UTF-8 text\n")
+
+        let locked = try temporaryConfig(validConfig)
+        chmod(locked, 0)
+        // root reads anything; the check means something only for other users.
+        if access(locked, R_OK) != 0 {
+            result = try CLIRunner.run(["status", "-c", locked])
+            XCTAssertEqual(result.status, 78)
+            XCTAssertEqual(result.stderr, "omnisync: \(locked): cannot read configuration file: Permission denied\n")
+        }
+    }
 }

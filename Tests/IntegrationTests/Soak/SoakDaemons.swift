@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+/// The `omnisync run` subprocesses of one soak run: the primary (killed with -9 and restarted)
+/// and, at times, a second one over the same sites. Keeps the warning and error lines of every
+/// daemon that ends, for the failure report.
+final class SoakDaemons: Sendable {
+    private struct State {
+        var primary: Subprocess?
+        var second: Subprocess?
+        var notable: [String] = []
+    }
+
+    private let fixture: SyncFixture
+    private let state = Mutex(State())
+
+    init(fixture: SyncFixture) {
+        self.fixture = fixture
+    }
+
+    func startPrimary() throws {
+        let daemon = try fixture.startDaemon()
+        state.withLock { $0.primary = daemon }
+    }
+
+    /// `kill -9`: whatever the daemon was doing is cut off mid-way.
+    func killPrimary() throws {
+        guard let daemon = state.withLock({ $0.primary }) else { return }
+        daemon.signal(SIGKILL)
+        _ = try daemon.wait(timeout: 10)
+        keep(daemon, as: "primary (killed)")
+        state.withLock { $0.primary = nil }
+    }
+
+    func startSecond() throws {
+        let daemon = try fixture.startDaemon()
+        state.withLock { $0.second = daemon }
+    }
+
+    /// Ends the second daemon with SIGTERM (which must exit 0) or SIGKILL.
+    func stopSecond(kill: Bool) throws -> String? {
+        guard let daemon = state.withLock({ $0.second }) else { return nil }
+        state.withLock { $0.second = nil }
+        daemon.signal(kill ? SIGKILL : SIGTERM)
+        let termination = try daemon.wait(timeout: 30)
+        keep(daemon, as: "second")
+        if !kill, termination != .exited(0) {
+            return "second daemon ended with \(termination) after SIGTERM:\n" + daemon.stderr.suffix(2000)
+        }
+        return nil
+    }
+
+    /// A primary that is gone although nobody killed it (nil when it is running or was never started).
+    func primaryProblem() -> String? {
+        guard let daemon = state.withLock({ $0.primary }), let termination = daemon.poll() else { return nil }
+        return "the daemon ended by itself with \(termination):\n" + daemon.stderr.suffix(3000)
+    }
+
+    var isPrimaryRunning: Bool { state.withLock { $0.primary }?.isRunning ?? false }
+
+    /// Stops every daemon with SIGTERM; returns a problem if one did not exit 0.
+    func stopAll() throws -> String? {
+        var problem = try stopSecond(kill: false)
+        if let daemon = state.withLock({ $0.primary }) {
+            state.withLock { $0.primary = nil }
+            daemon.signal(SIGTERM)
+            let termination = try daemon.wait(timeout: 30)
+            keep(daemon, as: "primary")
+            if termination != .exited(0) {
+                problem = (problem ?? "") + "daemon ended with \(termination) after SIGTERM:\n" + daemon.stderr.suffix(2000)
+            }
+        }
+        return problem
+    }
+
+    /// Warning and error lines of the daemons that have ended (conflicts are logged at warning).
+    var notableLines: [String] { state.withLock { $0.notable } }
+
+    private func keep(_ daemon: Subprocess, as role: String) {
+        let lines = daemon.stderr.split(separator: "\n").filter {
+            $0.contains("level=warning") || $0.contains("level=error")
+        }
+        state.withLock { $0.notable += lines.map { "[\(role) pid \(daemon.pid)] \($0)" } }
+    }
+}

@@ -1,0 +1,386 @@
+import Foundation
+import Postgres
+import SyncEngine
+import Synchronization
+import TestSupport
+
+/// One seeded soak run on fresh site databases: seed the stock, then phases of concurrent
+/// application work at every site while faults are injected; after each phase heal everything,
+/// wait until `omnisync verify` passes, and compare every row of every site with the oracle.
+/// Physical counts are made between phases, when every site is caught up. The run ends with the
+/// conflicts check.
+final class SoakRun: Sendable {
+    struct Outcome: Sendable {
+        var attempted = 0
+        var committed = 0
+        var faults: [SoakFault: Int] = [:]
+        /// Conflicts the oracle predicted, and the run found listed.
+        var conflicts = 0
+        var seconds = 0.0
+        /// The report of a failed run: seed, problems, replay log.
+        var failure: String?
+    }
+
+    let settings: SoakSettings
+    let seed: UInt64
+    let fixture: SyncFixture
+    let oracle: SoakOracle
+    let daemons: SoakDaemons
+    private let gates: [String: SoakGate]
+    /// Application sessions: one writer per site, one for held transactions, one for checks.
+    private let writers: [String: PostgresSession]
+    private let holders: [String: PostgresSession]
+    private let checkers: [String: PostgresSession]
+    private let faults = Mutex<[SoakFault: Int]>([:])
+    private let problems = Mutex<[String]>([])
+    private let differingRows = Mutex<Set<String>>([])
+    private let offlineClusters = Mutex<Set<Int>>([])
+
+    static let quiescenceTimeout = 60.0
+
+    private init(settings: SoakSettings, seed: UInt64, fixture: SyncFixture) {
+        self.settings = settings
+        self.seed = seed
+        self.fixture = fixture
+        oracle = SoakOracle(sites: fixture.siteNames)
+        daemons = SoakDaemons(fixture: fixture)
+        func sessions(_ role: String) -> [String: PostgresSession] {
+            Dictionary(
+                uniqueKeysWithValues: fixture.siteNames.map {
+                    ($0, PostgresSession(conninfo: fixture.conninfo($0), label: "soak/\($0)/\(role)", applicationName: "soak-\(role)"))
+                })
+        }
+        writers = sessions("app")
+        holders = sessions("held")
+        checkers = sessions("check")
+        gates = Dictionary(uniqueKeysWithValues: fixture.siteNames.map { ($0, SoakGate()) })
+    }
+
+    static func run(settings: SoakSettings, seed: UInt64, index: Int) async throws -> Outcome {
+        let started = ContinuousClock.now
+        let fixture = try await SyncFixture.make(sites: settings.siteNames, pollIntervalMs: 300)
+        let run = SoakRun(settings: settings, seed: seed, fixture: fixture)
+        await run.execute()
+        var outcome = Outcome()
+        (outcome.attempted, outcome.committed) = run.oracle.counts
+        outcome.faults = run.faults.withLock { $0 }
+        outcome.conflicts = run.oracle.expectedConflicts().count
+        outcome.seconds = (ContinuousClock.now - started).soakSeconds
+        let problems = run.problems.withLock { $0 } + run.oracle.anomalies
+        if !problems.isEmpty {
+            outcome.failure = run.report(problems: problems, index: index)
+        }
+        for session in Array(run.writers.values) + Array(run.holders.values) + Array(run.checkers.values) {
+            await session.disconnect()
+        }
+        await fixture.tearDown()
+        return outcome
+    }
+
+    private func fail(_ problem: String) {
+        problems.withLock { $0.append(problem) }
+    }
+
+    private var failed: Bool {
+        !problems.withLock({ $0 }).isEmpty || !oracle.anomalies.isEmpty
+    }
+
+    private func execute() async {
+        do {
+            try await blocking { [daemons] in try daemons.startPrimary() }
+            for (site, operation) in oracle.seedOperations() {
+                oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+            }
+            guard await settle(label: "after seeding") else { return await finish() }
+            for phase in 0..<settings.phases {
+                oracle.note(site: "-", "phase \(phase + 1) begins")
+                await runPhase(phase)
+                guard !failed, await settle(label: "after phase \(phase + 1)") else { return await finish() }
+                oracle.quiesced()
+                var rng = SeededGenerator(seed: seed ^ 0xC0_0000 &+ UInt64(phase))
+                for (site, operation) in oracle.planCounts(rng: &rng) {
+                    oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+                }
+            }
+            guard await settle(label: "after the last counts") else { return await finish() }
+            await checkConflicts()
+        } catch {
+            fail("soak harness: \(error)")
+        }
+        await finish()
+    }
+
+    private func finish() async {
+        do {
+            if let problem = try await blocking({ [daemons] in try daemons.stopAll() }) { fail(problem) }
+        } catch {
+            fail("stopping the daemons: \(error)")
+        }
+    }
+
+    // MARK: - Phases
+
+    private func runPhase(_ phase: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            for (index, site) in fixture.siteNames.enumerated() {
+                group.addTask { await self.write(site: site, index: index, phase: phase) }
+            }
+            group.addTask { await self.injectFaults(phase: phase) }
+        }
+    }
+
+    private func write(site: String, index: Int, phase: Int) async {
+        var rng = SeededGenerator(seed: seed &+ UInt64(phase + 1) &* 1_000_003 &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
+        let count = settings.operationsPerSitePhase
+        let pause = settings.phaseSeconds / Double(count)
+        let gate = gates[site]!
+        for _ in 0..<count {
+            try? await Task.sleep(for: .seconds(Double.random(in: 0...(2 * pause), using: &rng)))
+            await gate.enter()
+            let operation = oracle.plan(site: site, rng: &rng)
+            oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+            gate.leave()
+        }
+    }
+
+    private func perform(_ operation: SoakOperation, on session: PostgresSession) async -> Result<SoakOperation.Result, any Error> {
+        do {
+            return .success(try await session.withConnection { try operation.execute($0) })
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// One to three faults spread over the phase; outages and held transactions run in the
+    /// background, so they overlap with the other faults.
+    private func injectFaults(phase: Int) async {
+        var rng = SeededGenerator(seed: seed ^ 0xFA17_0000 &+ UInt64(phase))
+        let count = Int.random(in: 1...3, using: &rng)
+        await withTaskGroup(of: Void.self) { background in
+            for _ in 0..<count {
+                try? await Task.sleep(for: .seconds(Double.random(in: 0...(settings.phaseSeconds / Double(count)), using: &rng)))
+                let fault = SoakFault.random(using: &rng)
+                let site = fixture.siteNames.randomElement(using: &rng)!
+                let pause = Double.random(in: 0.2...1.2, using: &rng)
+                let kill = Bool.random(using: &rng)
+                faults.withLock { $0[fault, default: 0] += 1 }
+                do {
+                    switch fault {
+                    case .killDaemon:
+                        oracle.note(site: "fault", "kill -9 of the daemon, restart after \(String(format: "%.1f", pause))s")
+                        try await blocking { [daemons] in try daemons.killPrimary() }
+                        try await Task.sleep(for: .seconds(pause))
+                        try await blocking { [daemons] in try daemons.startPrimary() }
+                    case .terminateConnections:
+                        let ended = try await checkers[site]!.withConnection { connection in
+                            try connection.query(
+                                """
+                                SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                                WHERE application_name = 'omnisync' AND datname = current_database()
+                                """, label: "soak terminate daemon backends"
+                            ).rows.first.flatMap { $0[0] } ?? "0"
+                        }
+                        oracle.note(site: "fault", "pg_terminate_backend of \(ended) daemon connection(s) at \(site)")
+                    case .siteOffline:
+                        background.addTask { await self.takeOffline(site: site, for: pause) }
+                    case .secondDaemon:
+                        oracle.note(site: "fault", "second daemon for \(String(format: "%.1f", pause))s, then \(kill ? "kill -9" : "SIGTERM")")
+                        try await blocking { [daemons] in try daemons.startSecond() }
+                        try await Task.sleep(for: .seconds(pause))
+                        if let problem = try await blocking({ [daemons] in try daemons.stopSecond(kill: kill) }) { fail(problem) }
+                    case .heldTransaction:
+                        let operation = oracle.planHeld(site: site, rng: &rng)
+                        background.addTask { await self.hold(operation, at: site) }
+                    }
+                } catch {
+                    // A fault aimed at a site that is down at that moment has nothing to break.
+                    oracle.note(site: "fault", "\(fault.rawValue) at \(site) not done: \(error)")
+                }
+            }
+        }
+    }
+
+    private func hold(_ operation: SoakOperation, at site: String) async {
+        let gate = gates[site]!
+        await gate.enter()
+        oracle.note(site: "fault", "transaction held open at \(site): \(operation)")
+        oracle.record(site: site, operation: operation, outcome: await perform(operation, on: holders[site]!))
+        gate.leave()
+    }
+
+    /// Stops the server of `site` (and of any site sharing it) once their applications are idle,
+    /// and starts it again after `seconds`.
+    private func takeOffline(site: String, for seconds: Double) async {
+        let cluster = fixture.cluster(of: site)
+        guard offlineClusters.withLock({ $0.insert(cluster).inserted }) else { return }
+        defer { offlineClusters.withLock { _ = $0.remove(cluster) } }
+        let affected = fixture.siteNames.filter { fixture.cluster(of: $0) == cluster }
+        for name in affected { await gates[name]!.close() }
+        oracle.note(site: "fault", "server of \(affected.joined(separator: ",")) stopped for \(String(format: "%.1f", seconds))s")
+        do {
+            try await blocking { [fixture] in try fixture.clusters.stopCluster(cluster) }
+            try await Task.sleep(for: .seconds(seconds))
+        } catch {
+            fail("stopping cluster \(cluster): \(error)")
+        }
+        do {
+            try await blocking { [fixture] in try fixture.clusters.startCluster(cluster) }
+        } catch {
+            fail("starting cluster \(cluster) again: \(error)")
+        }
+        for name in affected {
+            // Their connections died with the server; the next operation must not be the one to find out.
+            await writers[name]!.disconnect()
+            await holders[name]!.disconnect()
+            await checkers[name]!.disconnect()
+            gates[name]!.open()
+        }
+        oracle.note(site: "fault", "server of \(affected.joined(separator: ",")) back")
+    }
+
+    // MARK: - Checks
+
+    /// Heals, waits until every site has caught up, and compares every site with the oracle.
+    private func settle(label: String) async -> Bool {
+        if let problem = daemons.primaryProblem() { fail(problem) }
+        do {
+            if !daemons.isPrimaryRunning { try await blocking { [daemons] in try daemons.startPrimary() } }
+        } catch {
+            fail("restarting the daemon: \(error)")
+            return false
+        }
+        let deadline = ContinuousClock.now + .seconds(Self.quiescenceTimeout)
+        var report = await fixture.verify()
+        while !(report.differences.isEmpty && report.unreachable.isEmpty), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(150))
+            report = await fixture.verify()
+        }
+        guard report.differences.isEmpty, report.unreachable.isEmpty else {
+            fail("no quiescence \(label) within \(Int(Self.quiescenceTimeout))s; omnisync verify says:\n" + report.render())
+            noteRows(in: report.differences)
+            return false
+        }
+        oracle.note(site: "-", "quiescent \(label)")
+        await compareWithOracle(label: label)
+        return !failed
+    }
+
+    static let readQueries: [(ReplicatedTable, String)] = [
+        (.stock, "SELECT sku, location, on_hand::text, reserved::text FROM retail.stock"),
+        (.cartItems, "SELECT cart_id, sku, quantity::text FROM retail.cart_items"),
+        (.orders, "SELECT order_id, NULL, customer_id, channel, extract(epoch FROM placed_at)::bigint::text FROM retail.orders"),
+        (.orderLines, "SELECT order_id, line_no::text, sku, quantity::text FROM retail.order_lines"),
+        (
+            .returns,
+            "SELECT return_id, NULL, order_id, line_no::text, quantity::text, location, extract(epoch FROM returned_at)::bigint::text FROM retail.returns"
+        ),
+    ]
+
+    private func compareWithOracle(label: String) async {
+        let expected = oracle.expectedRows()
+        for site in fixture.siteNames {
+            let actual: [ReplicatedTable: [RowKey: [String?]]]
+            do {
+                actual = try await checkers[site]!.withConnection { connection in
+                    var tables: [ReplicatedTable: [RowKey: [String?]]] = [:]
+                    for (table, query) in SoakRun.readQueries {
+                        var rows: [RowKey: [String?]] = [:]
+                        for row in try connection.query(query, label: "soak read \(table.name)").rows {
+                            rows[RowKey(row[0] ?? "", table.keyColumns.count > 1 ? row[1] : nil)] = Array(row[2...])
+                        }
+                        tables[table] = rows
+                    }
+                    return tables
+                }
+            } catch {
+                fail("reading \(site) \(label): \(error)")
+                continue
+            }
+            for (table, _) in SoakRun.readQueries {
+                let want = expected[table] ?? [:]
+                let have = actual[table] ?? [:]
+                for key in Set(want.keys).union(have.keys).sorted() where want[key] != have[key] {
+                    let tag = SoakOperation.tag(table, key)
+                    differingRows.withLock { _ = $0.insert(tag) }
+                    fail(
+                        "\(label): site=\(site) table=\(table.name) key=\(key.json(for: table)) expected=\(show(want[key])) actual=\(show(have[key]))"
+                    )
+                }
+            }
+        }
+    }
+
+    private func show(_ values: [String?]?) -> String {
+        guard let values else { return "(no row)" }
+        return "(" + values.map { $0.map { String(reflecting: $0) } ?? "NULL" }.joined(separator: ", ") + ")"
+    }
+
+    private func checkConflicts() async {
+        let listing = await ConflictLog(configuration: fixture.configuration).list(includeResolved: true)
+        if !listing.unreachable.isEmpty { fail("conflicts: unreachable \(listing.unreachable)") }
+        var listed: [String] = []
+        for entry in listing.entries {
+            guard let table = ReplicatedTable.allCases.first(where: { $0.name == entry.table }),
+                let object = try? JSONSerialization.jsonObject(with: Data(entry.key.utf8)) as? [String: Any],
+                let k1 = object[table.keyColumns[0]] as? String
+            else {
+                fail("conflict \(entry.id) has an unreadable key: table=\(entry.table) key=\(entry.key)")
+                continue
+            }
+            let k2 = table.keyColumns.count > 1 ? object[table.keyColumns[1]] as? String : nil
+            listed.append("\(entry.kind) " + SoakOperation.tag(table, RowKey(k1, k2)))
+        }
+        let expected = oracle.expectedConflicts()
+        let actual = Set(listed)
+        for missing in expected.subtracting(actual).sorted() {
+            fail("expected conflict not listed: \(missing)")
+            noteRow(missing)
+        }
+        for unexpected in actual.subtracting(expected).sorted() {
+            fail("unexpected conflict listed: \(unexpected)")
+            noteRow(unexpected)
+        }
+        if listed.count != actual.count {
+            fail("a conflict is listed more than once: \(listed.sorted())")
+        }
+        oracle.note(site: "-", "conflicts listed: \(listed.count) (\(expected.count) expected)")
+    }
+
+    private func noteRow(_ conflict: String) {
+        if let space = conflict.firstIndex(of: " ") {
+            let tag = String(conflict[conflict.index(after: space)...])
+            differingRows.withLock { _ = $0.insert(tag) }
+        }
+    }
+
+    /// Rows named in verify's differences (`table=T key={...}`), for the replay log.
+    private func noteRows(in differences: [String]) {
+        for line in differences {
+            guard let tableRange = line.range(of: "table="), let keyRange = line.range(of: " key=") else { continue }
+            let name = line[tableRange.upperBound..<keyRange.lowerBound]
+            let rest = line[keyRange.upperBound...]
+            guard let end = rest.range(of: "} ") ?? rest.range(of: "}", options: .backwards) else { continue }
+            differingRows.withLock { _ = $0.insert("\(name)|" + rest[..<end.lowerBound] + "}") }
+        }
+    }
+
+    // MARK: - Report
+
+    private func report(problems: [String], index: Int) -> String {
+        var lines = [
+            "soak run \(index + 1) FAILED: seed=\(seed) sites=\(settings.sites)",
+            "replay: \(settings.replayCommand(seed: seed))",
+            "problems:",
+        ]
+        lines += problems.prefix(40).map { "  " + $0 }
+        if problems.count > 40 { lines.append("  (\(problems.count - 40) more)") }
+        lines.append("replay log (faults, notes, and every operation on the rows above):")
+        lines += oracle.replayLog(rows: differingRows.withLock { $0 }).map { "  " + $0 }
+        let notable = daemons.notableLines
+        if !notable.isEmpty {
+            lines.append("daemon warnings and errors (last 40):")
+            lines += notable.suffix(40).map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
