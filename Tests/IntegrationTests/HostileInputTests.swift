@@ -357,13 +357,10 @@ final class HostileInputTests: XCTestCase {
         await fixture.waitForConvergence(timeout: 10)
     }
 
-    /// KNOWN BUG (left failing on purpose; see docs/RELIABILITY.md): a count is meant to reset a
-    /// saturated row, but the merged value is computed as `base + Σ contributions − Σ observed`
-    /// with each sum saturating, so `40 + (9e18 + 9e18) − (9e18 + 9e18)` comes out as
-    /// `max − max = 0`: the count's 40 is lost at every site, a later sale shows −1 at its own
-    /// site and 0 elsewhere, and the sites never agree again. (Subtracting per site,
-    /// `base + Σ (contribution − observed)`, keeps every term small.)
-    func testKnownBugCountOnASaturatedRowLosesItsBase() async throws {
+    /// Regression: a count resets a saturated row. The merged value once summed contributions and
+    /// observations separately, each saturating, so `40 + (9e18 + 9e18) − (9e18 + 9e18)` came out
+    /// as `max − max = 0` and the sites never agreed again; it now subtracts per site.
+    func testCountResetsASaturatedRowToItsBase() async throws {
         for site in ["store-a", "store-b"] {
             try await fixture.sql(site, "INSERT INTO retail.stock VALUES ('up', 'web', 9000000000000000000, 0)")
         }
@@ -478,22 +475,18 @@ final class HostileInputTests: XCTestCase {
         await fixture.waitForConvergence(timeout: 10)
     }
 
-    /// KNOWN BUG (left failing on purpose; see docs/RELIABILITY.md): those records are quarantined
-    /// but never logged. `Quarantine.hold` reports as new only the rows whose key, read back from
-    /// the table, equals the entry's key; it reads keys back shaped by the table's key arity (a
-    /// missing second part as "", an extra one dropped, "" for an unknown table), so a record with a
-    /// malformed key — exactly the kind quarantined here — never compares equal.
-    func testKnownBugUnusableChangeRecordsAreQuarantinedWithoutAWarning() async throws {
+    /// Regression: records with a malformed key were quarantined without the warning, because
+    /// their keys were compared after being reshaped by the table's key arity; they are now
+    /// compared as stored.
+    func testUnusableChangeRecordsAreQuarantinedWithAWarning() async throws {
         try await writeUnusableChangeRecords()
         let warnings = fixture.logs.records(withMessage: "row quarantined")
         XCTAssertEqual(warnings.count, 8, "one warning per record per target: \(warnings.map { $0["key"] ?? "?" })")
     }
 
-    /// KNOWN BUG (left failing on purpose; see docs/RELIABILITY.md): a change of a row whose sync
-    /// state is gone at the source (corrupt metadata) is neither applied, nor quarantined, nor
-    /// logged: `ChangeFeed.readStates` finds no state and drops the record. Only `omnisync verify`
-    /// notices, as a row without metadata at the source.
-    func testKnownBugChangeOfARowWithoutSyncStateIsDroppedSilently() async throws {
+    /// Regression: a change of a row whose sync state is gone at the source (corrupt metadata) was
+    /// dropped without a word when its state was read; it is now quarantined and logged.
+    func testChangeOfARowWithoutSyncStateIsQuarantined() async throws {
         try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('stateless', 'web', 10, 0)")
         await fixture.syncOnce()
         try await fixture.sql("web", "DELETE FROM omnisync.stock_state WHERE sku = 'stateless'")
