@@ -12,6 +12,9 @@
 #   --profile      also record, for the first run of each scenario, perf samples of the whole
 #                  machine and pg_stat_statements of every cluster (see the build directory)
 #   --sites N      sites in the scale scenario (default 20)
+#   --daemon-config KEY=VALUE     a [daemon] setting for the run (e.g. batch_size=5000); repeatable
+#   --daemon-setting NAME=VALUE   a PostgreSQL setting for the daemon's sessions only (it logs in
+#                  as its own role, `omnisync`); repeatable, e.g. random_page_cost=1.1
 #
 # OMNISYNC_SCRATCH=DIR builds in DIR (swift --scratch-path). OMNISYNC_BENCH_DAEMON_WRAPPER is put
 # before the daemon's command line (e.g. "valgrind --tool=callgrind --callgrind-out-file=F").
@@ -32,6 +35,8 @@ runs=
 output=
 profile=0
 site_count=20
+daemon_config=()
+daemon_settings=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=${2:?--only needs a list}; shift 2 ;;
@@ -40,6 +45,8 @@ while [ $# -gt 0 ]; do
     --output) output=${2:?--output needs a file}; shift 2 ;;
     --profile) profile=1; shift ;;
     --sites) site_count=${2:?--sites needs a number}; shift 2 ;;
+    --daemon-config) daemon_config+=("${2:?--daemon-config needs KEY=VALUE}"); shift 2 ;;
+    --daemon-setting) daemon_settings+=("${2:?--daemon-setting needs NAME=VALUE}"); shift 2 ;;
     -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option $1 (see --help)"; exit 64 ;;
   esac
@@ -53,6 +60,9 @@ if [ -n "$only" ]; then
 fi
 case "$site_count" in '' | *[!0-9]*) say "--sites must be a number"; exit 64 ;; esac
 [ "$site_count" -ge 3 ] || { say "--sites must be at least 3"; exit 64; }
+for setting in "${daemon_config[@]}" "${daemon_settings[@]}"; do
+  [[ "$setting" =~ ^[a-z_.]+=[^\'[:space:]]+$ ]] || { say "expected NAME=VALUE, not '$setting'"; exit 64; }
+done
 [ -n "$runs" ] || runs=$([ "$quick" = 1 ] && echo 1 || echo 3)
 case "$runs" in '' | *[!0-9]* | 0) say "--runs must be a positive number"; exit 64 ;; esac
 
@@ -106,6 +116,7 @@ cluster_dir=
 clusters_running=0
 daemon_pid=
 perf_pid=
+pid_watch=
 config=$work/omnisync.conf
 daemon_log=$work/daemon.log
 : >"$daemon_log"
@@ -113,6 +124,7 @@ daemon_log=$work/daemon.log
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$pid_watch" ]; then kill "$pid_watch" 2>/dev/null || true; fi
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
   if [ -n "$daemon_pid" ]; then
     kill -TERM "$daemon_pid" 2>/dev/null || true
@@ -149,6 +161,7 @@ start_clusters() { # N
       if [ "$profile" = 1 ]; then
         echo "shared_preload_libraries = 'pg_stat_statements'"
         echo "pg_stat_statements.track = all"
+        echo "pg_stat_statements.track_planning = on"
         echo "track_wal_io_timing = on"
       fi
     } >>"$conf"
@@ -157,9 +170,15 @@ start_clusters() { # N
   wait
   for ((i = 0; i < n; i++)); do scripts/pgcluster.sh start-one "$cluster_dir" "$i" & done
   wait
+  local setting
   for ((i = 0; i < n; i++)); do
     [ "$(psql "$(admin "$i")" -qAtc 'SHOW track_commit_timestamp')" = on ] || die "cluster $i did not restart with its settings"
     if [ "$profile" = 1 ]; then psql "$(admin "$i")" -qAtc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null; fi
+    # The daemon logs in as its own role, so settings can be tried on its sessions alone.
+    psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c 'CREATE ROLE omnisync LOGIN SUPERUSER' >/dev/null
+    for setting in "${daemon_settings[@]}"; do
+      psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c "ALTER ROLE omnisync SET ${setting%%=*} = '${setting#*=}'" >/dev/null
+    done
   done
   clusters_running=$n
 }
@@ -186,7 +205,7 @@ site() { # NAME → NAME=CONNINFO, for the harness
 
 # Fresh `bench` databases in every cluster, a configuration with the daemon's defaults, migrated.
 fresh_sites() { # N
-  local n=$1 i
+  local n=$1 i setting
   [ "$clusters_running" -eq "$n" ] || start_clusters "$n"
   name_sites "$n"
   for ((i = 0; i < n; i++)); do
@@ -196,8 +215,9 @@ fresh_sites() { # N
   {
     echo "[daemon]"
     echo "log_level = info"
+    for setting in "${daemon_config[@]}"; do echo "${setting%%=*} = ${setting#*=}"; done
     for ((i = 0; i < n; i++)); do
-      printf '\n[site %s]\nconninfo = %s\n' "${site_names[$i]}" "$(site_conninfo "$i")"
+      printf '\n[site %s]\nconninfo = %s\n' "${site_names[$i]}" "$(site_conninfo "$i" | sed 's/user=postgres/user=omnisync/')"
     done
   } >"$config"
   "$omnisync" migrate -c "$config" >/dev/null 2>"$work/migrate.log" || { cat "$work/migrate.log" >&2; die "omnisync migrate failed"; }
@@ -266,56 +286,95 @@ record_lines() { # SCENARIO RUN < lines
   done
 }
 
-# CPU use over a measured window: daemon, PostgreSQL, the whole machine.
+# Microseconds in which some runnable task waited for a CPU (Linux pressure stall information).
+cpu_stall_us() {
+  if [ -r /proc/pressure/cpu ]; then sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/cpu; else echo 0; fi
+}
+
+# CPU use over a measured window: daemon, PostgreSQL, the whole machine; with CHANGES, per change.
 window_begin() {
-  w_wall=$(now_us) w_daemon=$(proc_cpu "$daemon_pid") w_pg=$(postgres_cpu) w_machine=$(machine_cpu)
+  w_wall=$(now_us) w_daemon=$(proc_cpu "$daemon_pid") w_pg=$(postgres_cpu) w_machine=$(machine_cpu) w_stall=$(cpu_stall_us)
   profile_begin
 }
-window_end() { # SCENARIO RUN [HARNESS_CPU]
-  local wall daemon pg machine harness=${3:-0}
-  wall=$(awk -v a="$w_wall" -v b="$(now_us)" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
+window_end() { # SCENARIO RUN [HARNESS_CPU [CHANGES]]
+  local wall daemon pg machine stall harness=${3:-0} changes=${4:-0} end
+  end=$(now_us)
+  wall=$(awk -v a="$w_wall" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
   daemon=$(awk -v a="$w_daemon" -v b="$(proc_cpu "$daemon_pid")" 'BEGIN { printf "%.3f", b - a }')
   pg=$(awk -v a="$w_pg" -v b="$(postgres_cpu)" 'BEGIN { printf "%.3f", b - a }')
   machine=$(awk -v a="$w_machine" -v b="$(machine_cpu)" 'BEGIN { printf "%.3f", b - a }')
+  stall=$(awk -v a="$w_stall" -v b="$(cpu_stall_us)" -v w="$w_wall" -v e="$end" 'BEGIN { printf "%.1f", (b - a) * 100 / (e - w) }')
   profile_end "$1" "$2"
   record "$1" "$2" window_seconds "$wall"
   record "$1" "$2" daemon_cpu_s "$daemon"
   record "$1" "$2" postgres_cpu_s "$pg"
   record "$1" "$2" machine_cpu_s "$machine"
   record "$1" "$2" other_cpu_s "$(awk -v m="$machine" -v d="$daemon" -v p="$pg" -v h="$harness" 'BEGIN { printf "%.3f", m - d - p - h }')"
-  say "  window ${wall}s: daemon ${daemon} CPU s, PostgreSQL ${pg} CPU s, machine ${machine} CPU s"
+  record "$1" "$2" cpu_stall_pct "$stall"
+  if [ "$changes" -gt 0 ]; then
+    record "$1" "$2" daemon_cpu_us_per_change "$(awk -v c="$daemon" -v n="$changes" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+    record "$1" "$2" postgres_cpu_us_per_change "$(awk -v c="$pg" -v n="$changes" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+  fi
+  say "  window ${wall}s: daemon ${daemon} CPU s, PostgreSQL ${pg} CPU s, machine ${machine} CPU s, CPU stall ${stall} %"
 }
 
-# With --profile, the first run of each scenario samples the whole machine and resets
-# pg_stat_statements; profile_end writes the reports.
+# With --profile, the first run of each scenario samples the whole machine (perf, software clock:
+# this machine has no hardware counters) and resets pg_stat_statements; profile_end keeps the
+# samples of the daemon and of this run's PostgreSQL processes only (the machine may be shared),
+# per cluster, and the statements each cluster ran.
 profile_begin() {
   profiling=0
   [ "$profile" = 1 ] && [ "$current_run" = 1 ] || return 0
   profiling=1
-  local i
+  local i dir=$profile_dir/$current_scenario
   for ((i = 0; i < clusters_running; i++)); do
     psql "$(admin "$i")" -qAtc 'SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared($$wal$$)' >/dev/null
   done
-  mkdir -p "$profile_dir/$current_scenario"
-  perf record -e cpu-clock -F 499 -a -g -o "$profile_dir/$current_scenario/perf.data" >/dev/null 2>"$profile_dir/$current_scenario/perf-record.log" &
+  mkdir -p "$dir"
+  : >"$dir/pids"
+  # Backends come and go during the window: note every PostgreSQL process of each cluster.
+  (
+    while :; do
+      for ((i = 0; i < clusters_running; i++)); do
+        postmaster=$(head -n 1 "$cluster_dir/$i/postmaster.pid")
+        echo "$i $postmaster"
+        awk -v pm="$postmaster" -v i="$i" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == pm) print i, pid }' /proc/[0-9]*/stat 2>/dev/null
+      done >>"$dir/pids"
+      sleep 0.2
+    done
+  ) &
+  pid_watch=$!
+  perf record -e cpu-clock -F 499 -a -g -o "$dir/perf.data" >/dev/null 2>"$dir/perf-record.log" &
   perf_pid=$!
   sleep 0.2
 }
 profile_end() { # SCENARIO RUN
   [ "$profiling" = 1 ] || return 0
-  local dir=$profile_dir/$1 i
+  local dir=$profile_dir/$1 i pids all
   kill -INT "$perf_pid" 2>/dev/null || true
   wait "$perf_pid" 2>/dev/null || true
   perf_pid=
-  perf report -i "$dir/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -v '^$' | head -n 60 >"$dir/by-process.txt" || true
-  perf report -i "$dir/perf.data" --no-children --comms omnisync --sort sym --stdio -g none 2>/dev/null | grep -v '^$' | head -n 80 >"$dir/daemon-symbols.txt" || true
-  perf report -i "$dir/perf.data" --no-children --comms postgres --sort sym --stdio -g none 2>/dev/null | grep -v '^$' | head -n 80 >"$dir/postgres-symbols.txt" || true
+  kill "$pid_watch" 2>/dev/null || true
+  wait "$pid_watch" 2>/dev/null || true
+  report() { # FILE PIDS ARGS...
+    local file=$1 list=$2
+    shift 2
+    perf report -i "$dir/perf.data" --no-children --pid "$list" --stdio -g none --percent-limit 0.3 "$@" 2>/dev/null |
+      grep -v '^$' | grep -v '^# \(To display\|$\)' | head -n 70 >"$file" || true
+  }
+  all=$(awk '{ print $2 }' "$dir/pids" | sort -un | paste -sd, -)
+  report "$dir/by-thread.txt" "$daemon_pid,$all" --sort pid,comm
+  report "$dir/by-library.txt" "$daemon_pid,$all" --sort comm,dso
+  report "$dir/daemon-symbols.txt" "$daemon_pid" --sort dso,sym
   for ((i = 0; i < clusters_running && i < 3; i++)); do
+    pids=$(awk -v i="$i" '$1 == i { print $2 }' "$dir/pids" | sort -un | paste -sd, -)
+    report "$dir/postgres-symbols-${site_names[$i]}.txt" "$pids" --sort sym
     psql "$(admin "$i")" -qA -F ' | ' -P footer=off >"$dir/statements-${site_names[$i]}.txt" <<'SQL'
-SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+       round(mean_plan_time::numeric, 3) AS plan_ms, rows,
        toplevel, regexp_replace(left(query, 160), '\s+', ' ', 'g') AS query
 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
-ORDER BY total_exec_time DESC LIMIT 25;
+ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;
 SELECT wal_records, wal_bytes, wal_write, wal_sync, round(wal_sync_time::numeric, 1) AS wal_sync_ms,
        round((wal_sync_time / nullif(wal_sync, 0))::numeric, 3) AS ms_per_sync FROM pg_stat_wal;
 SQL
@@ -378,7 +437,7 @@ scenario_latency() { # RUN
   out=$("$harness" steady --source "$(site store-a)" --target "$(site web)" --target "$(site store-b)" \
     --prefix lat- --location store-a --rows "$rows" --initial "$initial" --rate "$latency_rate")
   record_lines latency "$run" <<<"$out"
-  window_end latency "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")"
+  window_end latency "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$rows"
   expected_total=$((expected_total - rows))
   verify_and_check latency "$run"
   record_memory latency "$run"
@@ -394,7 +453,7 @@ scenario_burst() { # RUN
   out=$("$harness" burst --source "$(site store-a)" --target "$(site web)" --target "$(site store-b)" \
     --prefix burst- --location store-a --rows "$burst_skus" --initial "$initial" --updates "$burst_updates" --connections 2)
   record_lines burst "$run" <<<"$out"
-  window_end burst "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")"
+  window_end burst "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$burst_updates"
   expected_total=$((expected_total - burst_updates))
   verify_and_check burst "$run"
   record_memory burst "$run"
@@ -417,7 +476,7 @@ scenario_catchup() { # RUN
   out=$("$harness" await --target "$(site web)" --target "$(site store-b)" --prefix catchup- --location store-a \
     --rows "$catchup_skus" --initial "$initial" --updates "$catchup_updates" --since "$since")
   record_lines catchup "$run" <<<"$out"
-  window_end catchup "$run"
+  window_end catchup "$run" 0 "$catchup_updates"
   verify_and_check catchup "$run"
   record_memory catchup "$run"
   stop_daemon
@@ -425,9 +484,12 @@ scenario_catchup() { # RUN
 
 # pgbench TPS of the point-of-sale write (decrement one random SKU, 2 clients) on a database with
 # the capture triggers (migrated by omnisync, daemon stopped) and on one with the same retail
-# tables and no triggers, alternating which goes first; then once more with the daemon syncing.
+# tables and no triggers, in the same cluster, alternating which goes first; then once more with
+# the daemon syncing. Beside TPS, the PostgreSQL CPU time per transaction, which other load on the
+# machine disturbs less than TPS.
 scenario_trigger() {
-  local run plain_conninfo script=$work/decrement.sql out tps processed plain with synced total=0 order
+  local run plain_conninfo script=$work/decrement.sql total=0 order processed
+  local plain plain_cpu with with_cpu synced synced_cpu
   fresh_sites 3
   psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
   plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
@@ -440,37 +502,44 @@ scenario_trigger() {
 \\set n random(0, $((trigger_skus - 1)))
 UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tc-' || lpad(:n::text, 7, '0') AND location = 'store-a';
 EOF
-  pgbench_tps() { # CONNINFO → "TPS PROCESSED"
-    local log=$work/pgbench.log
+  pgbench_run() { # CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
+    local log=$work/pgbench.log before after tps count
+    before=$(postgres_cpu)
     "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$script" "$1" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
+    after=$(postgres_cpu)
     grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
-    echo "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log") $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")"
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+    count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+    echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
   }
   for ((run = 1; run <= runs; run++)); do
     current_run=$run
     say "trigger run $run/$runs"
-    for order in $( [ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
+    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
       if [ "$order" = plain ]; then
-        read -r plain _ <<<"$(pgbench_tps "$plain_conninfo")"
+        read -r plain _ plain_cpu <<<"$(pgbench_run "$plain_conninfo")"
       else
-        read -r with processed <<<"$(pgbench_tps "$(site_conninfo 1)")"
+        read -r with processed with_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
         total=$((total + processed))
       fi
     done
     record trigger "$run" tps_without_triggers "$plain"
     record trigger "$run" tps_with_triggers "$with"
     record trigger "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
-    say "  without triggers $plain TPS, with triggers $with TPS"
+    record trigger "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
+    record trigger "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
+    record trigger "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
+    say "  without triggers $plain TPS ($plain_cpu CPU µs/tx), with triggers $with TPS ($with_cpu CPU µs/tx)"
   done
   # Once more with the daemon syncing the writes to both peers (the store's real situation).
   current_run=1
   start_daemon
   window_begin
-  read -r synced processed <<<"$(pgbench_tps "$(site_conninfo 1)")"
-  window_end trigger 1
+  read -r synced processed synced_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
+  window_end trigger 1 0 "$processed"
   total=$((total + processed))
   record trigger 1 tps_with_triggers_daemon_running "$synced"
-  say "  with triggers and the daemon syncing: $synced TPS"
+  say "  with triggers and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
   expected_total=$((expected_total - total))
   verify_and_check trigger all
   record_memory trigger 1
@@ -495,7 +564,7 @@ scenario_sites() { # RUN
   out=$("$harness" steady --source "$(site store-a)" "${targets[@]}" --primary web,store-b \
     --prefix sites- --location store-a --rows "$rows" --initial "$initial" --rate "$latency_rate")
   record_lines sites "$run" <<<"$out"
-  window_end sites "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")"
+  window_end sites "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$rows"
   expected_total=$((expected_total - rows))
   verify_and_check sites "$run"
   record_memory sites "$run"
@@ -512,6 +581,9 @@ pg_version=$("$pg_bindir/postgres" --version | sed 's/^postgres (PostgreSQL) //'
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
   echo "runs=$runs"
   echo "quick=$quick"
+  echo "daemon_config=${daemon_config[*]:-defaults (batch_size = 1000, poll_interval_ms = 5000, log_level = info)}"
+  echo "daemon_settings=${daemon_settings[*]:-none}"
+  echo "profile=$profile"
   echo "load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)"
 } >"$environment"
 

@@ -21,11 +21,12 @@ struct Figure: Sendable {
     }
 
     enum Unit: Sendable {
-        case milliseconds, perSecond, percent, megabytes, cpuSeconds
+        case milliseconds, microseconds, perSecond, percent, megabytes, cpuSeconds
 
         func format(_ value: Double) -> String {
             switch self {
             case .milliseconds: String(format: "%.2f ms", value)
+            case .microseconds: String(format: "%.0f µs", value)
             case .perSecond: Figure.grouped(value) + " /s"
             case .percent: String(format: "%.1f %%", value)
             case .megabytes: String(format: "%.1f MB", value)
@@ -86,6 +87,9 @@ struct Figure: Sendable {
             scenario: "trigger", metric: "tps_loss_pct", label: "Trigger cost: point-of-sale TPS lost",
             target: atMost(20, "≤ 20 %"), unit: .percent),
         Figure(
+            scenario: "trigger", metric: "postgres_cpu_per_tx_increase_pct",
+            label: "Trigger cost: PostgreSQL CPU per transaction added", target: nil, unit: .percent),
+        Figure(
             scenario: "trigger", metric: "tps_without_triggers", label: "Trigger cost: TPS without triggers", target: nil,
             unit: .perSecond),
         Figure(
@@ -103,7 +107,16 @@ struct Figure: Sendable {
         Figure(
             scenario: "sites", metric: "latency_all_p99_ms", label: "Latency p99 with 20 sites (→ all 19 peers)",
             target: atMost(10, "≤ 10 ms"), unit: .milliseconds),
-    ] + ["latency", "burst", "catchup", "trigger", "sites"].map { scenario in
+    ] + ["latency", "burst", "catchup", "sites"].flatMap { scenario in
+        [
+            Figure(
+                scenario: scenario, metric: "daemon_cpu_us_per_change", label: "Daemon CPU per change (\(scenario))",
+                target: nil, unit: .microseconds),
+            Figure(
+                scenario: scenario, metric: "postgres_cpu_us_per_change",
+                label: "PostgreSQL CPU per change, all clusters (\(scenario))", target: nil, unit: .microseconds),
+        ]
+    } + ["latency", "burst", "catchup", "trigger", "sites"].map { scenario in
         Figure(
             scenario: scenario, metric: "daemon_peak_rss_mb", label: "Daemon peak RSS (\(scenario))",
             target: atMost(40, "≤ 40 MB"), judgeByMaximum: true, unit: .megabytes)
