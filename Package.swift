@@ -35,6 +35,12 @@ let package = Package(
             dependencies: ["SyncEngine", "DaemonKit", "Postgres", "MergeCore"],
             swiftSettings: strict
         ),
+        // The benchmark harness behind scripts/bench.sh: load generator and stopwatch.
+        .executableTarget(
+            name: "omnisync-bench",
+            dependencies: ["Postgres"],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Postgres", "DaemonKit", "SyncEngine", "MergeCore"],

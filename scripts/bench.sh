@@ -1,0 +1,611 @@
+#!/usr/bin/env bash
+# Measures omnisync against throwaway PostgreSQL clusters with production durability (fsync and
+# synchronous_commit on), one cluster per site, and writes the table to docs/BENCHMARKS.md.
+#
+#   scripts/bench.sh [--only LIST] [--quick] [--runs N] [--output FILE] [--profile] [--sites N]
+#
+#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,sites (default: all)
+#   --quick        a smoke run: a few seconds per scenario, 1 run unless --runs says otherwise
+#   --runs N       runs per scenario (default 3); the table shows median, min and max
+#   --output FILE  where the table goes; default docs/BENCHMARKS.md for a full run, otherwise
+#                  BENCHMARKS.md in the build directory (a partial run never overwrites the doc)
+#   --profile      also record, for the first run of each scenario, perf samples of the whole
+#                  machine and pg_stat_statements of every cluster (see the build directory)
+#   --sites N      sites in the scale scenario (default 20)
+#   --daemon-config KEY=VALUE     a [daemon] setting for the run (e.g. batch_size=5000); repeatable
+#   --daemon-setting NAME=VALUE   a PostgreSQL setting for the daemon's sessions only (it logs in
+#                  as its own role, `omnisync`); repeatable, e.g. random_page_cost=1.1
+#
+# OMNISYNC_SCRATCH=DIR builds in DIR (swift --scratch-path). OMNISYNC_BENCH_DAEMON_WRAPPER is put
+# before the daemon's command line (e.g. "valgrind --tool=callgrind --callgrind-out-file=F").
+# Benchmarks are not tests: nothing here is part of scripts/test.sh. Every scenario ends with
+# `omnisync verify` exiting 0 and the stock summed at every site equal to what was written; the
+# script fails loudly otherwise. Clusters and the daemon are stopped on exit, failure or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+say() { echo "bench.sh: $*" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+all_scenarios=(latency burst catchup trigger sites)
+only=
+quick=0
+runs=
+output=
+profile=0
+site_count=20
+daemon_config=()
+daemon_settings=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only=${2:?--only needs a list}; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+    --output) output=${2:?--output needs a file}; shift 2 ;;
+    --profile) profile=1; shift ;;
+    --sites) site_count=${2:?--sites needs a number}; shift 2 ;;
+    --daemon-config) daemon_config+=("${2:?--daemon-config needs KEY=VALUE}"); shift 2 ;;
+    --daemon-setting) daemon_settings+=("${2:?--daemon-setting needs NAME=VALUE}"); shift 2 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) say "unknown option $1 (see --help)"; exit 64 ;;
+  esac
+done
+scenarios=("${all_scenarios[@]}")
+if [ -n "$only" ]; then
+  IFS=, read -r -a scenarios <<<"$only"
+  for s in "${scenarios[@]}"; do
+    case " ${all_scenarios[*]} " in *" $s "*) ;; *) say "unknown scenario '$s' (${all_scenarios[*]})"; exit 64 ;; esac
+  done
+fi
+case "$site_count" in '' | *[!0-9]*) say "--sites must be a number"; exit 64 ;; esac
+[ "$site_count" -ge 3 ] || { say "--sites must be at least 3"; exit 64; }
+for setting in "${daemon_config[@]}" "${daemon_settings[@]}"; do
+  [[ "$setting" =~ ^[a-z_.]+=[^\'[:space:]]+$ ]] || { say "expected NAME=VALUE, not '$setting'"; exit 64; }
+done
+[ -n "$runs" ] || runs=$([ "$quick" = 1 ] && echo 1 || echo 3)
+case "$runs" in '' | *[!0-9]* | 0) say "--runs must be a positive number"; exit 64 ;; esac
+
+# Sizes: the issue's figures, or a few seconds each with --quick.
+if [ "$quick" = 1 ]; then
+  latency_seconds=3 burst_updates=2000 burst_skus=1000 catchup_updates=20000 catchup_skus=10000
+  trigger_seconds=3 idle_seconds=5
+else
+  latency_seconds=30 burst_updates=20000 burst_skus=10000 catchup_updates=200000 catchup_skus=100000
+  trigger_seconds=20 idle_seconds=60
+fi
+latency_rate=1000
+trigger_skus=10000
+initial=1000000
+
+# --- prerequisites and build -----------------------------------------------------------------------
+# shellcheck source=lib/prerequisites.sh
+. scripts/lib/prerequisites.sh
+ensure_prerequisites bench.sh
+pg_bindir=${OMNISYNC_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+pgbench=$pg_bindir/pgbench
+[ -x "$pgbench" ] || pgbench=$(command -v pgbench || true)
+[ -n "$pgbench" ] || die "pgbench not found (it comes with the postgresql package)"
+
+build_args=(-c release -Xswiftc -warnings-as-errors)
+if [ -n "${OMNISYNC_SCRATCH:-}" ]; then build_args+=(--scratch-path "$OMNISYNC_SCRATCH"); fi
+say "building release binaries"
+swift build "${build_args[@]}" >&2
+bin_path=$(swift build --show-bin-path "${build_args[@]}")
+omnisync=$bin_path/omnisync
+harness=$bin_path/omnisync-bench
+build_dir=$(cd "$bin_path/.." && pwd)
+if [ -z "$output" ]; then
+  if [ "$quick" = 0 ] && [ ${#scenarios[@]} -eq ${#all_scenarios[@]} ] && [ "$runs" -ge 3 ]; then
+    output=$repo/docs/BENCHMARKS.md
+  else
+    output=$build_dir/BENCHMARKS.md
+  fi
+fi
+profile_dir=$build_dir/bench-profile
+[ "$profile" = 0 ] || { rm -rf "$profile_dir"; mkdir -p "$profile_dir"; }
+if [ "$profile" = 1 ] && ! command -v perf >/dev/null 2>&1; then die "--profile needs perf (Debian: linux-perf)"; fi
+
+# --- work directory, clusters, daemon, cleanup -----------------------------------------------------
+work=$(mktemp -d /tmp/omnisync-bench.XXXXXX)
+chmod 755 "$work"
+results=$work/results.tsv
+environment=$work/environment.txt
+: >"$results"
+cluster_dir=
+clusters_running=0
+daemon_pid=
+perf_pid=
+pid_watch=
+config=$work/omnisync.conf
+daemon_log=$work/daemon.log
+: >"$daemon_log"
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$pid_watch" ]; then kill "$pid_watch" 2>/dev/null || true; fi
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
+  if [ -n "$daemon_pid" ]; then
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ]; then
+    if [ -s "$daemon_log" ]; then
+      echo "--- last daemon log lines ($daemon_log) ---" >&2
+      tail -n 30 "$daemon_log" >&2 || true
+    fi
+    if [ -n "$cluster_dir" ] && [ -d "$cluster_dir" ]; then scripts/pgcluster.sh logs "$cluster_dir" 2>/dev/null | tail -n 40 >&2 || true; fi
+  fi
+  if [ -n "$cluster_dir" ]; then scripts/pgcluster.sh stop "$cluster_dir" >/dev/null 2>&1 || say "could not stop the clusters in $cluster_dir"; fi
+  if [ "$status" -ne 0 ] && [ -s "$results" ]; then cp "$results" "$build_dir/bench-results.tsv" 2>/dev/null || true; fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts N durable clusters (replacing any running ones) with commit timestamps on: the latency
+# figures come from them.
+start_clusters() { # N
+  local n=$1 i conf
+  if [ -n "$cluster_dir" ]; then scripts/pgcluster.sh stop "$cluster_dir" >/dev/null; fi
+  cluster_dir=$work/pg$n
+  say "starting $n durable PostgreSQL clusters"
+  OMNISYNC_PG_DURABLE=1 scripts/pgcluster.sh start "$cluster_dir" "$n" >/dev/null
+  for ((i = 0; i < n; i++)); do
+    conf=$cluster_dir/$i/postgresql.conf
+    {
+      echo "track_commit_timestamp = on"
+      if [ "$profile" = 1 ]; then
+        echo "shared_preload_libraries = 'pg_stat_statements'"
+        echo "pg_stat_statements.track = all"
+        echo "pg_stat_statements.track_planning = on"
+        echo "track_wal_io_timing = on"
+      fi
+    } >>"$conf"
+  done
+  for ((i = 0; i < n; i++)); do scripts/pgcluster.sh stop-one "$cluster_dir" "$i" & done
+  wait
+  for ((i = 0; i < n; i++)); do scripts/pgcluster.sh start-one "$cluster_dir" "$i" & done
+  wait
+  local setting
+  for ((i = 0; i < n; i++)); do
+    [ "$(psql "$(admin "$i")" -qAtc 'SHOW track_commit_timestamp')" = on ] || die "cluster $i did not restart with its settings"
+    if [ "$profile" = 1 ]; then psql "$(admin "$i")" -qAtc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null; fi
+    # The daemon logs in as its own role, so settings can be tried on its sessions alone.
+    psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c 'CREATE ROLE omnisync LOGIN SUPERUSER' >/dev/null
+    for setting in "${daemon_settings[@]}"; do
+      psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c "ALTER ROLE omnisync SET ${setting%%=*} = '${setting#*=}'" >/dev/null
+    done
+  done
+  clusters_running=$n
+}
+
+admin() { scripts/pgcluster.sh conninfo "$cluster_dir" "$1"; }
+site_conninfo() { admin "$1" | sed 's/dbname=postgres/dbname=bench/'; }
+
+# Site names: web, then store-a, store-b, ... in clusters 0, 1, 2, ...
+site_names=()
+name_sites() { # N
+  local letters=abcdefghijklmnopqrstuvwxyz i
+  site_names=(web)
+  for ((i = 1; i < $1; i++)); do
+    if [ "$i" -le 26 ]; then site_names+=("store-${letters:i-1:1}"); else site_names+=("store-$i"); fi
+  done
+}
+site() { # NAME → NAME=CONNINFO, for the harness
+  local i
+  for i in "${!site_names[@]}"; do
+    if [ "${site_names[$i]}" = "$1" ]; then echo "$1=$(site_conninfo "$i")"; return; fi
+  done
+  die "no site $1"
+}
+
+# Fresh `bench` databases in every cluster, a configuration with the daemon's defaults, migrated.
+fresh_sites() { # N
+  local n=$1 i setting
+  [ "$clusters_running" -eq "$n" ] || start_clusters "$n"
+  name_sites "$n"
+  for ((i = 0; i < n; i++)); do
+    PGOPTIONS='-c client_min_messages=warning' psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'DROP DATABASE IF EXISTS plain WITH (FORCE)' -c 'CREATE DATABASE bench' >/dev/null &
+  done
+  wait
+  {
+    echo "[daemon]"
+    echo "log_level = info"
+    for setting in "${daemon_config[@]}"; do echo "${setting%%=*} = ${setting#*=}"; done
+    for ((i = 0; i < n; i++)); do
+      printf '\n[site %s]\nconninfo = %s\n' "${site_names[$i]}" "$(site_conninfo "$i" | sed 's/user=postgres/user=omnisync/')"
+    done
+  } >"$config"
+  "$omnisync" migrate -c "$config" >/dev/null 2>"$work/migrate.log" || { cat "$work/migrate.log" >&2; die "omnisync migrate failed"; }
+  expected_total=0
+}
+
+start_daemon() {
+  [ -z "$daemon_pid" ] || die "the daemon is already running"
+  # shellcheck disable=SC2086 # the wrapper is a command line
+  ${OMNISYNC_BENCH_DAEMON_WRAPPER:-} "$omnisync" run -c "$config" 2>>"$daemon_log" &
+  daemon_pid=$!
+}
+
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  kill -TERM "$daemon_pid"
+  local status=0
+  wait "$daemon_pid" || status=$?
+  daemon_pid=
+  [ "$status" -eq 0 ] || die "the daemon exited with status $status on SIGTERM"
+}
+
+# --- measuring ------------------------------------------------------------------------------------
+ticks=$(getconf CLK_TCK)
+
+# CPU seconds (user + system) of one process.
+proc_cpu() { # PID
+  awk -v t="$ticks" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"
+}
+
+# CPU seconds of every PostgreSQL process of the running clusters, including exited backends
+# (which the postmaster has reaped into its cutime/cstime).
+postgres_cpu() {
+  local pids=() i
+  for ((i = 0; i < clusters_running; i++)); do pids+=("$(head -n 1 "$cluster_dir/$i/postmaster.pid")"); done
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v t="$ticks" -v roots="${pids[*]}" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) root[r[i]] = 1 }
+    { pid = $1; sub(/^.*\) /, ""); ppid = $2
+      if (pid in root) sum += $12 + $13 + $14 + $15
+      else if (ppid in root) sum += $12 + $13 }
+    END { printf "%.3f\n", sum / t }'
+}
+
+# Busy CPU seconds of the whole machine (every core).
+machine_cpu() {
+  awk -v t="$ticks" '/^cpu / { printf "%.3f\n", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit }' /proc/stat
+}
+
+peak_rss_mb() { # PID
+  awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+now_us() { date +%s%6N; }
+
+record() { # SCENARIO RUN METRIC VALUE
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"
+}
+
+# Records the name=value lines of the harness under SCENARIO RUN, and echoes them to stderr.
+record_lines() { # SCENARIO RUN < lines
+  local line
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    record "$1" "$2" "${line%%=*}" "${line#*=}"
+    echo "    $line" >&2
+  done
+}
+
+# Microseconds in which some runnable task waited for a CPU (Linux pressure stall information).
+cpu_stall_us() {
+  if [ -r /proc/pressure/cpu ]; then sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/cpu; else echo 0; fi
+}
+
+# CPU use over a measured window: daemon, PostgreSQL, the whole machine; with CHANGES, per change.
+window_begin() {
+  w_wall=$(now_us) w_daemon=$(proc_cpu "$daemon_pid") w_pg=$(postgres_cpu) w_machine=$(machine_cpu) w_stall=$(cpu_stall_us)
+  profile_begin
+}
+window_end() { # SCENARIO RUN [HARNESS_CPU [CHANGES]]
+  local wall daemon pg machine stall harness=${3:-0} changes=${4:-0} end
+  end=$(now_us)
+  wall=$(awk -v a="$w_wall" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
+  daemon=$(awk -v a="$w_daemon" -v b="$(proc_cpu "$daemon_pid")" 'BEGIN { printf "%.3f", b - a }')
+  pg=$(awk -v a="$w_pg" -v b="$(postgres_cpu)" 'BEGIN { printf "%.3f", b - a }')
+  machine=$(awk -v a="$w_machine" -v b="$(machine_cpu)" 'BEGIN { printf "%.3f", b - a }')
+  stall=$(awk -v a="$w_stall" -v b="$(cpu_stall_us)" -v w="$w_wall" -v e="$end" 'BEGIN { printf "%.1f", (b - a) * 100 / (e - w) }')
+  profile_end "$1" "$2"
+  record "$1" "$2" window_seconds "$wall"
+  record "$1" "$2" daemon_cpu_s "$daemon"
+  record "$1" "$2" postgres_cpu_s "$pg"
+  record "$1" "$2" machine_cpu_s "$machine"
+  record "$1" "$2" other_cpu_s "$(awk -v m="$machine" -v d="$daemon" -v p="$pg" -v h="$harness" 'BEGIN { printf "%.3f", m - d - p - h }')"
+  record "$1" "$2" cpu_stall_pct "$stall"
+  if [ "$changes" -gt 0 ]; then
+    record "$1" "$2" daemon_cpu_us_per_change "$(awk -v c="$daemon" -v n="$changes" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+    record "$1" "$2" postgres_cpu_us_per_change "$(awk -v c="$pg" -v n="$changes" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+  fi
+  say "  window ${wall}s: daemon ${daemon} CPU s, PostgreSQL ${pg} CPU s, machine ${machine} CPU s, CPU stall ${stall} %"
+}
+
+# With --profile, the first run of each scenario samples the whole machine (perf, software clock:
+# this machine has no hardware counters) and resets pg_stat_statements; profile_end keeps the
+# samples of the daemon and of this run's PostgreSQL processes only (the machine may be shared),
+# per cluster, and the statements each cluster ran.
+profile_begin() {
+  profiling=0
+  [ "$profile" = 1 ] && [ "$current_run" = 1 ] || return 0
+  profiling=1
+  local i dir=$profile_dir/$current_scenario
+  for ((i = 0; i < clusters_running; i++)); do
+    psql "$(admin "$i")" -qAtc 'SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared($$wal$$)' >/dev/null
+  done
+  mkdir -p "$dir"
+  : >"$dir/pids"
+  # Backends come and go during the window: note every PostgreSQL process of each cluster.
+  (
+    while :; do
+      for ((i = 0; i < clusters_running; i++)); do
+        postmaster=$(head -n 1 "$cluster_dir/$i/postmaster.pid")
+        echo "$i $postmaster"
+        awk -v pm="$postmaster" -v i="$i" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == pm) print i, pid }' /proc/[0-9]*/stat 2>/dev/null
+      done >>"$dir/pids"
+      sleep 0.2
+    done
+  ) &
+  pid_watch=$!
+  perf record -e cpu-clock -F 499 -a -g -o "$dir/perf.data" >/dev/null 2>"$dir/perf-record.log" &
+  perf_pid=$!
+  sleep 0.2
+}
+profile_end() { # SCENARIO RUN
+  [ "$profiling" = 1 ] || return 0
+  local dir=$profile_dir/$1 i pids all
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  perf_pid=
+  kill "$pid_watch" 2>/dev/null || true
+  wait "$pid_watch" 2>/dev/null || true
+  report() { # FILE PIDS ARGS...
+    local file=$1 list=$2
+    shift 2
+    perf report -i "$dir/perf.data" --no-children --pid "$list" --stdio -g none --percent-limit 0.3 "$@" 2>/dev/null |
+      grep -v '^$' | grep -v '^# \(To display\|$\)' | head -n 70 >"$file" || true
+  }
+  all=$(awk '{ print $2 }' "$dir/pids" | sort -un | paste -sd, -)
+  report "$dir/by-thread.txt" "$daemon_pid,$all" --sort pid,comm
+  report "$dir/by-library.txt" "$daemon_pid,$all" --sort comm,dso
+  report "$dir/daemon-symbols.txt" "$daemon_pid" --sort dso,sym
+  for ((i = 0; i < clusters_running && i < 3; i++)); do
+    pids=$(awk -v i="$i" '$1 == i { print $2 }' "$dir/pids" | sort -un | paste -sd, -)
+    report "$dir/postgres-symbols-${site_names[$i]}.txt" "$pids" --sort sym
+    psql "$(admin "$i")" -qA -F ' | ' -P footer=off >"$dir/statements-${site_names[$i]}.txt" <<'SQL'
+SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+       round(mean_plan_time::numeric, 3) AS plan_ms, rows,
+       toplevel, regexp_replace(left(query, 160), '\s+', ' ', 'g') AS query
+FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;
+SELECT wal_records, wal_bytes, wal_write, wal_sync, round(wal_sync_time::numeric, 1) AS wal_sync_ms,
+       round((wal_sync_time / nullif(wal_sync, 0))::numeric, 3) AS ms_per_sync FROM pg_stat_wal;
+SQL
+  done
+  say "  profile written to $dir"
+}
+
+# Waits until `omnisync verify` passes, then checks the stock summed at every site.
+verify_and_check() { # SCENARIO RUN
+  local deadline=$((SECONDS + 300)) i sum
+  until "$omnisync" verify -c "$config" >"$work/verify.out" 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      head -n 20 "$work/verify.out" >&2
+      die "$1 run $2: omnisync verify did not pass within 300 s"
+    fi
+    sleep 0.5
+  done
+  for i in "${!site_names[@]}"; do
+    sum=$(psql "$(site_conninfo "$i")" -qAtc 'SELECT coalesce(sum(on_hand), 0) FROM retail.stock')
+    [ "$sum" = "$expected_total" ] || die "$1 run $2: stock summed at ${site_names[$i]} is $sum, expected $expected_total"
+  done
+  say "  verify passed; stock sums to $expected_total at all ${#site_names[@]} sites"
+}
+
+record_memory() { # SCENARIO RUN
+  local mb
+  mb=$(peak_rss_mb "$daemon_pid")
+  record "$1" "$2" daemon_peak_rss_mb "$mb"
+  say "  daemon peak RSS ${mb} MB"
+}
+
+seed() { # PREFIX ROWS SOURCE TARGETS...
+  local prefix=$1 rows=$2 source=$3 target args=()
+  shift 3
+  for target in "$@"; do args+=(--target "$(site "$target")"); done
+  "$harness" seed --source "$(site "$source")" "${args[@]}" --prefix "$prefix" --location "$source" --rows "$rows" \
+    --initial "$initial" >/dev/null
+  expected_total=$((expected_total + rows * initial))
+}
+
+others() { # SITE → the names of every other site
+  local name
+  for name in "${site_names[@]}"; do [ "$name" = "$1" ] || echo "$name"; done
+}
+
+targets_except() { # SOURCE → --target NAME=CONNINFO for every other site
+  local name
+  for name in "${site_names[@]}"; do
+    [ "$name" = "$1" ] || printf '%s\n' --target "$(site "$name")"
+  done
+}
+
+# --- scenarios ------------------------------------------------------------------------------------
+scenario_latency() { # RUN
+  local run=$1 rows=$((latency_rate * latency_seconds)) out
+  fresh_sites 3
+  start_daemon
+  seed lat- "$rows" store-a web store-b
+  window_begin
+  out=$("$harness" steady --source "$(site store-a)" --target "$(site web)" --target "$(site store-b)" \
+    --prefix lat- --location store-a --rows "$rows" --initial "$initial" --rate "$latency_rate")
+  record_lines latency "$run" <<<"$out"
+  window_end latency "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$rows"
+  expected_total=$((expected_total - rows))
+  verify_and_check latency "$run"
+  record_memory latency "$run"
+  stop_daemon
+}
+
+scenario_burst() { # RUN
+  local run=$1 out
+  fresh_sites 3
+  start_daemon
+  seed burst- "$burst_skus" store-a web store-b
+  window_begin
+  out=$("$harness" burst --source "$(site store-a)" --target "$(site web)" --target "$(site store-b)" \
+    --prefix burst- --location store-a --rows "$burst_skus" --initial "$initial" --updates "$burst_updates" --connections 2)
+  record_lines burst "$run" <<<"$out"
+  window_end burst "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$burst_updates"
+  expected_total=$((expected_total - burst_updates))
+  verify_and_check burst "$run"
+  record_memory burst "$run"
+  stop_daemon
+}
+
+scenario_catchup() { # RUN
+  local run=$1 out since
+  fresh_sites 3
+  start_daemon
+  seed catchup- "$catchup_skus" store-a web store-b
+  stop_daemon
+  out=$("$harness" backlog --source "$(site store-a)" --prefix catchup- --location store-a --rows "$catchup_skus" \
+    --initial "$initial" --updates "$catchup_updates" --per-transaction 100 --connections 2)
+  record_lines catchup "$run" <<<"$out"
+  expected_total=$((expected_total - catchup_updates))
+  since=$(now_us)
+  start_daemon
+  window_begin
+  out=$("$harness" await --target "$(site web)" --target "$(site store-b)" --prefix catchup- --location store-a \
+    --rows "$catchup_skus" --initial "$initial" --updates "$catchup_updates" --since "$since")
+  record_lines catchup "$run" <<<"$out"
+  window_end catchup "$run" 0 "$catchup_updates"
+  verify_and_check catchup "$run"
+  record_memory catchup "$run"
+  stop_daemon
+}
+
+# pgbench TPS of the point-of-sale write (decrement one random SKU, 2 clients) on a database with
+# the capture triggers (migrated by omnisync, daemon stopped) and on one with the same retail
+# tables and no triggers, in the same cluster, alternating which goes first; then once more with
+# the daemon syncing. Beside TPS, the PostgreSQL CPU time per transaction, which other load on the
+# machine disturbs less than TPS.
+scenario_trigger() {
+  local run plain_conninfo script=$work/decrement.sql total=0 order processed
+  local plain plain_cpu with with_cpu synced synced_cpu
+  fresh_sites 3
+  psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
+  plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
+  psql "$plain_conninfo" -qAt -v ON_ERROR_STOP=1 -f schema/0002_retail_tables.sql >/dev/null
+  psql "$plain_conninfo" -qAt -v ON_ERROR_STOP=1 -c "INSERT INTO retail.stock SELECT 'tc-' || lpad(g::text, 7, '0'), 'store-a', $initial, 0 FROM generate_series(0, $((trigger_skus - 1))) AS g" >/dev/null
+  start_daemon
+  seed tc- "$trigger_skus" store-a web store-b
+  stop_daemon
+  cat >"$script" <<EOF
+\\set n random(0, $((trigger_skus - 1)))
+UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tc-' || lpad(:n::text, 7, '0') AND location = 'store-a';
+EOF
+  pgbench_run() { # CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
+    local log=$work/pgbench.log before after tps count
+    before=$(postgres_cpu)
+    "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$script" "$1" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
+    after=$(postgres_cpu)
+    grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+    count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+    echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
+  }
+  for ((run = 1; run <= runs; run++)); do
+    current_run=$run
+    say "trigger run $run/$runs"
+    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
+      if [ "$order" = plain ]; then
+        read -r plain _ plain_cpu <<<"$(pgbench_run "$plain_conninfo")"
+      else
+        read -r with processed with_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
+        total=$((total + processed))
+      fi
+    done
+    record trigger "$run" tps_without_triggers "$plain"
+    record trigger "$run" tps_with_triggers "$with"
+    record trigger "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
+    record trigger "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
+    record trigger "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
+    record trigger "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
+    say "  without triggers $plain TPS ($plain_cpu CPU µs/tx), with triggers $with TPS ($with_cpu CPU µs/tx)"
+  done
+  # Once more with the daemon syncing the writes to both peers (the store's real situation).
+  current_run=1
+  start_daemon
+  window_begin
+  read -r synced processed synced_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
+  window_end trigger 1 0 "$processed"
+  total=$((total + processed))
+  record trigger 1 tps_with_triggers_daemon_running "$synced"
+  say "  with triggers and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
+  expected_total=$((expected_total - total))
+  verify_and_check trigger all
+  record_memory trigger 1
+  stop_daemon
+}
+
+scenario_sites() { # RUN
+  local run=$1 rows=$((latency_rate * latency_seconds)) out before after targets=()
+  fresh_sites "$site_count"
+  start_daemon
+  seed sites- "$rows" store-a $(others store-a)
+  # Let start-up work (bootstrapping every link) finish before measuring idleness.
+  sleep 5
+  before=$(proc_cpu "$daemon_pid")
+  sleep "$idle_seconds"
+  after=$(proc_cpu "$daemon_pid")
+  record sites "$run" idle_cpu_s "$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", b - a }')"
+  record sites "$run" idle_cpu_s_per_min "$(awk -v a="$before" -v b="$after" -v s="$idle_seconds" 'BEGIN { printf "%.3f", (b - a) * 60 / s }')"
+  say "  idle ${idle_seconds}s: $(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", b - a }') CPU s"
+  mapfile -t targets < <(targets_except store-a)
+  window_begin
+  out=$("$harness" steady --source "$(site store-a)" "${targets[@]}" --primary web,store-b \
+    --prefix sites- --location store-a --rows "$rows" --initial "$initial" --rate "$latency_rate")
+  record_lines sites "$run" <<<"$out"
+  window_end sites "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$rows"
+  expected_total=$((expected_total - rows))
+  verify_and_check sites "$run"
+  record_memory sites "$run"
+  stop_daemon
+}
+
+# --- environment ----------------------------------------------------------------------------------
+pg_version=$("$pg_bindir/postgres" --version | sed 's/^postgres (PostgreSQL) //')
+{
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+  echo "postgresql=$pg_version"
+  echo "swift=$(swift --version 2>&1 | head -n 1)"
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+  echo "runs=$runs"
+  echo "quick=$quick"
+  echo "daemon_config=${daemon_config[*]:-defaults (batch_size = 1000, poll_interval_ms = 5000, log_level = info)}"
+  echo "daemon_settings=${daemon_settings[*]:-none}"
+  echo "profile=$profile"
+  echo "load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)"
+} >"$environment"
+
+current_scenario=
+current_run=1
+for scenario in "${scenarios[@]}"; do
+  current_scenario=$scenario
+  if [ "$scenario" = trigger ]; then
+    scenario_trigger
+    continue
+  fi
+  for ((run = 1; run <= runs; run++)); do
+    current_run=$run
+    say "$scenario run $run/$runs"
+    "scenario_$scenario" "$run"
+  done
+done
+if [ "$clusters_running" -gt 0 ]; then
+  echo "settings=$(psql "$(admin 0)" -qAt -c "SELECT name || ' = ' || current_setting(name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'wal_sync_method', 'shared_buffers', 'track_commit_timestamp', 'max_wal_size', 'checkpoint_timeout', 'max_connections') ORDER BY name" | paste -sd ',' | sed 's/,/, /g')" >>"$environment"
+fi
+echo "load_after=$(cut -d ' ' -f 1-3 /proc/loadavg)" >>"$environment"
+cp "$results" "$build_dir/bench-results.tsv"
+"$harness" report --results "$results" --environment "$environment" --output "$output"
+say "results: $output (raw: $build_dir/bench-results.tsv)"
+[ "$profile" = 0 ] || say "profiles: $profile_dir"
