@@ -29,13 +29,13 @@ struct ChangePage: Sendable {
 /// Reads a source site's committed changes in commit-visibility order (schema/0003_capture.sql).
 enum ChangeFeed {
     static let pageQuery = """
-        SELECT NULL, txid::text, id, table_id, k1, k2 FROM omnisync.outbox
-        WHERE txid >= pg_snapshot_xmin($1::pg_snapshot)
-          AND txid < pg_snapshot_xmax($2::pg_snapshot)
-          AND (txid, id) > ($3::xid8, $4::bigint)
-          AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot)
-          AND pg_visible_in_snapshot(txid, $2::pg_snapshot)
-        ORDER BY txid, id
+        SELECT NULL, o.txid::text, o.id, o.table_id, o.k1, o.k2 FROM omnisync.outbox AS o
+        WHERE o.txid >= pg_snapshot_xmin($1::pg_snapshot)
+          AND o.txid < pg_snapshot_xmax($2::pg_snapshot)
+          AND (o.txid, o.id) > ($3::xid8, $4::bigint)
+          AND NOT pg_visible_in_snapshot(o.txid, $1::pg_snapshot)
+          AND pg_visible_in_snapshot(o.txid, $2::pg_snapshot)
+        ORDER BY o.txid, o.id
         LIMIT $5::int
         """
 
