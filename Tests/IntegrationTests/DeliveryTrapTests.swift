@@ -211,4 +211,34 @@ final class DeliveryTrapTests: XCTestCase {
         try await assertOnHand(960, sku: "outage", location: "store-a")
         await fixture.waitForConvergence(timeout: 10)
     }
+    /// Transaction ids that gain a digit inside one window, read in pages of two: pages once
+    /// ordered by the ids' text form ("10000" < "9999"), which skipped the changes below the
+    /// power of ten.
+    func testPagesWhoseTransactionIdsGainADigitLoseNothing() async throws {
+        let skus = (0..<8).map { "digit-\($0)" }
+        try await seedStock(skus)
+        await fixture.syncOnce()
+        let current = Int64(try await fixture.value("store-a", "SELECT pg_current_xact_id()::text") ?? "") ?? 0
+        var power: Int64 = 10
+        while power < current + 20 { power *= 10 }
+        // Autocommitted transactions until the next id is a few below the power of ten.
+        try await fixture.sql(
+            "store-a",
+            "DO $$ BEGIN FOR i IN 1..\(power - current - 5) LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$")
+        for sku in skus {
+            try await fixture.sql("store-a", "UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = $1", [sku])
+        }
+        let ids = try await fixture.sql(
+            "store-a", "SELECT min(txid)::text, max(txid)::text FROM omnisync.outbox WHERE k1 LIKE 'digit-%' AND txid > $1::xid8",
+            [String(current)])
+        let (first, last) = (Int64(ids.first?[0] ?? "") ?? 0, Int64(ids.first?[1] ?? "") ?? 0)
+        XCTAssertTrue(first < power && last >= power, "the sales straddle \(power): \(first)...\(last)")
+        let engine = fixture.makeEngine(batchSize: 2)
+        await engine.syncOnce()
+        await engine.shutdown()
+        for sku in skus {
+            try await assertOnHand(999, sku: sku, location: "store-a")
+        }
+        await fixture.waitForConvergence(timeout: 10)
+    }
 }
