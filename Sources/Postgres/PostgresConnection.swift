@@ -14,6 +14,12 @@ public final class PostgresConnection {
     private var handle: OpaquePointer?
     /// Referenced by libpq's notice receiver; released only after the handle is finished.
     private let noticeBuffer: NoticeBuffer
+    /// Statements with parameters prepared on this connection, by SQL text: the server parses
+    /// each once and may reuse its plan. Bounded, since texts built at run time would otherwise
+    /// pile up; beyond the bound a statement runs unprepared.
+    private var preparedNames: [String: String] = [:]
+    private var preparedCount = 0
+    private static let maximumPrepared = 128
 
     private init(handle: OpaquePointer, noticeBuffer: NoticeBuffer) {
         self.handle = handle
@@ -156,7 +162,8 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ params: [String?] = [], label: String) throws(PostgresError) -> QueryResult {
         let handle = try liveHandle(label)
-        guard !sql.utf8.contains(0) else {
+        // A prepared text was checked when it was prepared.
+        guard (!params.isEmpty && preparedNames[sql] != nil) || !sql.utf8.contains(0) else {
             throw .invalidInput("the SQL text contains a NUL byte", statement: label)
         }
         guard params.count <= Self.maximumParameters else {
@@ -168,28 +175,54 @@ public final class PostgresConnection {
         var storage: [CChar] = []
         var offsets: [Int?] = []
         offsets.reserveCapacity(params.count)
+        storage.reserveCapacity(params.reduce(params.count) { $0 + ($1?.utf8.count ?? 0) })
         for (index, param) in params.enumerated() {
             guard let param else {
                 offsets.append(nil)
                 continue
             }
-            guard !param.utf8.contains(0) else {
-                throw .invalidInput(
-                    "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold",
-                    statement: label)
-            }
             offsets.append(storage.count)
-            storage.append(contentsOf: param.utf8.map { CChar(bitPattern: $0) })
+            for byte in param.utf8 {
+                guard byte != 0 else {
+                    throw .invalidInput(
+                        "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold",
+                        statement: label)
+                }
+                storage.append(CChar(bitPattern: byte))
+            }
             storage.append(0)
         }
-        let result = storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            let values: [UnsafePointer<CChar>?] = offsets.map { offset in
-                guard let offset, let base = buffer.baseAddress else { return nil }
-                return base + offset
+        func run(_ name: String?) -> OpaquePointer? {
+            storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+                let values: [UnsafePointer<CChar>?] = offsets.map { offset in
+                    guard let offset, let base = buffer.baseAddress else { return nil }
+                    return base + offset
+                }
+                if let name { return PQexecPrepared(handle, name, Int32(params.count), values, nil, nil, 0) }
+                return PQexecParams(handle, sql, Int32(params.count), nil, values, nil, nil, 0)
             }
-            return PQexecParams(handle, sql, Int32(params.count), nil, values, nil, nil, 0)
         }
-        return try consume(result, handle: handle, label: label)
+        let name = params.isEmpty ? nil : try preparedName(sql, handle: handle, label: label)
+        do {
+            return try consume(run(name), handle: handle, label: label)
+        } catch let error where error.sqlState == "26000" {
+            // The server forgot its prepared statements (DISCARD ALL): prepare again. Outside a
+            // transaction the statement is simply run again; inside one, the caller retries it.
+            preparedNames.removeAll()
+            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try consume(run(try preparedName(sql, handle: handle, label: label)), handle: handle, label: label)
+        }
+    }
+
+    /// The name `sql` is prepared under, preparing it first if needed; nil when the cache is full.
+    private func preparedName(_ sql: String, handle: OpaquePointer, label: String) throws(PostgresError) -> String? {
+        if let name = preparedNames[sql] { return name }
+        guard preparedNames.count < Self.maximumPrepared else { return nil }
+        preparedCount += 1
+        let name = "omnisync_\(preparedCount)"
+        _ = try consume(PQprepare(handle, name, sql, 0, nil), handle: handle, label: label)
+        preparedNames[sql] = name
+        return name
     }
 
     /// Runs a script of several statements (a migration) as one implicit transaction.

@@ -1,3 +1,4 @@
+import DaemonKit
 import SyncEngine
 import TestSupport
 import XCTest
@@ -30,6 +31,37 @@ final class ReplicationTests: XCTestCase {
             XCTAssertEqual(onHand, 4, "at \(site)")
         }
         await fixture.waitForConvergence(timeout: 5)
+    }
+
+    /// Targets that follow a source in step share each page of its outbox: one reads it, the
+    /// other takes it, and both receive every change.
+    func testTargetsInStepShareEachOutboxPage() async throws {
+        await fixture.syncOnce()
+        let engine = fixture.makeEngine()
+        await engine.syncOnce()
+        let before = pageCounts(engine, site: "store-a")
+        for sale in 1...3 {
+            try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ($1, 'store-a', 10, 0)", ["shared-\(sale)"])
+        }
+        await engine.syncOnce()
+        await engine.shutdown()
+        let after = pageCounts(engine, site: "store-a")
+        XCTAssertGreaterThan(after.shared, before.shared, "the second target took the page the first one read")
+        XCTAssertGreaterThan(after.reads, before.reads)
+        for site in fixture.siteNames {
+            for sale in 1...3 {
+                let onHand = try await fixture.onHand(site, sku: "shared-\(sale)", location: "store-a")
+                XCTAssertEqual(onHand, 10, "shared-\(sale) at \(site)")
+            }
+        }
+    }
+
+    private func pageCounts(_ engine: SyncEngine, site: String) -> (reads: Double, shared: Double) {
+        let metrics = engine.metricsSnapshot().families
+        func value(_ name: String) -> Double {
+            metrics[name]?.samples.first { $0.labels["site"] == site }?.value ?? -1
+        }
+        return (value("omnisync_outbox_pages_read_total"), value("omnisync_outbox_pages_shared_total"))
     }
 
     func testOrdersLinesAndReturnsReachEverySite() async throws {

@@ -131,6 +131,23 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertTrue(connection.isIdle)
     }
 
+    func testStatementsWithParametersArePreparedOnceAndSurviveDiscardAll() throws {
+        let sql = "SELECT $1::int + 1"
+        XCTAssertEqual(try connection.query(sql, ["1"], label: "first").rows, [["2"]])
+        XCTAssertEqual(try connection.query(sql, ["2"], label: "second").rows, [["3"]])
+        let prepared = try connection.query(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", [sql], label: "prepared")
+        XCTAssertEqual(prepared.rows, [["1"]], "one prepared statement for the text, reused")
+        try connection.query("DISCARD ALL", label: "discard")
+        XCTAssertEqual(try connection.query(sql, ["3"], label: "after discard").rows, [["4"]])
+        // Inside a transaction the forgotten statement fails it; the next transaction works.
+        try connection.query("DEALLOCATE ALL", label: "deallocate")
+        XCTAssertThrowsError(try connection.transaction(label: "forgotten") { try $0.query(sql, ["4"], label: "in tx") }) {
+            XCTAssertEqual(($0 as? PostgresError)?.sqlState, "26000")
+        }
+        XCTAssertEqual(try connection.transaction(label: "again") { try $0.query(sql, ["5"], label: "in tx").rows }, [["6"]])
+    }
+
     func testNoticesAreCollectedNotPrinted() throws {
         let captured = try capturingStandardError {
             try connection.query(

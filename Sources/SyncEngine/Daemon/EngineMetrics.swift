@@ -67,6 +67,13 @@ extension SyncEngine {
             metrics.gauge(
                 "omnisync_site_up", help: "Whether the site is reachable (1) or not (0).", labels: ["site": site.name],
                 value: site.health.isUp ? 1 : 0)
+            let pages = site.pages.counts
+            metrics.counter(
+                "omnisync_outbox_pages_read", help: "Pages of the site's outbox read by the daemon.",
+                labels: ["site": site.name], value: Double(pages.reads))
+            metrics.counter(
+                "omnisync_outbox_pages_shared", help: "Pages of the site's outbox one link read and another reused.",
+                labels: ["site": site.name], value: Double(pages.shared))
             metrics.counter(
                 "omnisync_reconnects", help: "Times the site came back after being unreachable.",
                 labels: ["site": site.name], value: Double(site.health.reconnects))

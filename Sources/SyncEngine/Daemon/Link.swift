@@ -85,7 +85,15 @@ actor Link {
             }
             while !stopping(), let cursor = current {
                 let limit = batchSize
-                let page = try await onSource { try ChangeFeed.readPage($0, after: cursor, limit: limit) }
+                let pages = source.pages
+                let page = try await onSource { connection in
+                    // Runs on the source's feed thread, after any read another link queued first.
+                    if let shared = pages.page(after: cursor, limit: limit) { return shared }
+                    let generation = pages.generation
+                    let page = try ChangeFeed.readPage(connection, after: cursor, limit: limit)
+                    pages.store(page, after: cursor, limit: limit, generation: generation)
+                    return page
+                }
                 if page.records.isEmpty {
                     if cursor.window != nil, persisted == cursor {
                         // The window's last page was exactly full: store that it is complete, or
@@ -143,12 +151,14 @@ actor Link {
         stats.recordBatch(
             source: source.name, target: target.name, changes: page.records.count, rowsWritten: outcome.rowsWritten,
             seconds: seconds)
-        logger.debug(
-            "batch applied",
-            [
-                LogKey.changes: page.records.count, LogKey.rows: outcome.rowsWritten,
-                LogKey.durationMs: String(format: "%.1f", seconds * 1000),
-            ])
+        if logger.isEnabled(.debug) {
+            logger.debug(
+                "batch applied",
+                [
+                    LogKey.changes: page.records.count, LogKey.rows: outcome.rowsWritten,
+                    LogKey.durationMs: String(format: "%.1f", seconds * 1000),
+                ])
+        }
         report(outcome: outcome)
     }
 

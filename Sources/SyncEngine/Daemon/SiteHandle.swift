@@ -14,6 +14,8 @@ final class SiteHandle: Sendable {
     /// Applies other sites' changes here (the site as a target).
     let apply: PostgresSession
     let health: SiteHealth
+    /// Pages of this site's outbox read by one of its links, for the others.
+    let pages = SharedPages()
     /// Backend PIDs of connections already checked by `SiteIdentity`.
     private let verifiedBackends = Mutex<Set<Int32>>([])
 

@@ -52,6 +52,7 @@ public final class SyncEngine: Sendable {
     public func syncOnce(rounds: Int = 20) async -> Int {
         var total = 0
         for _ in 0..<rounds {
+            for site in sites { site.pages.invalidate() }
             let results = await withTaskGroup(of: Link.Round.self) { group in
                 for link in links { group.addTask { await link.deliverPending() } }
                 var all: [Link.Round] = []
@@ -111,9 +112,11 @@ public final class SyncEngine: Sendable {
             if isStopping { break }
             switch event {
             case .notification:
+                site.pages.invalidate()
                 for link in links where link.source === site { link.wake() }
             case .connected:
                 // Notifications were lost while disconnected; the site may also be back as a target.
+                site.pages.invalidate()
                 for link in links where link.source === site || link.target === site { link.wake() }
             case .disconnected:
                 break
@@ -137,6 +140,7 @@ public final class SyncEngine: Sendable {
                 }
                 let moved = probe == nil || probe != lastProbe[source.name]
                 lastProbe[source.name] = probe ?? nil
+                if moved { source.pages.invalidate() }
                 for link in links where link.source === source && (moved || !link.progress.isCaughtUp) {
                     link.wake()
                 }
@@ -234,6 +238,7 @@ extension SyncEngine {
     @discardableResult
     public func deliver(link name: String) async -> Int {
         guard let link = links.first(where: { $0.name == name }) else { return 0 }
+        link.source.pages.invalidate()
         return await link.deliverPending().changes
     }
 }

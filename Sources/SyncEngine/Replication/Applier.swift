@@ -100,8 +100,8 @@ enum Applier {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape else { return }
         let keys = states.keys.sorted()
         let keyParams = keyParameters(keys, layout: layout)
-        try connection.query(layout.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows")
-        let current = try connection.query(layout.selectCurrent, keyParams, label: "read \(layout.table.name) rows")
+        try connection.query(layout.sql.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows")
+        let current = try connection.query(layout.sql.selectCurrent, keyParams, label: "read \(layout.table.name) rows")
         let columns = visibleColumns.count
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, [Int64])] = []
@@ -152,11 +152,11 @@ enum Applier {
             for column in 0..<columns {
                 params.append(PostgresArray.literal(visibleWrites.map { String($0.1[column]) }))
             }
-            _ = try connection.query(layout.updateVisible, params, label: "write \(layout.table.name) values")
+            _ = try connection.query(layout.sql.updateVisible, params, label: "write \(layout.table.name) values")
         }
         if !deletes.isEmpty {
             _ = try connection.query(
-                layout.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows")
+                layout.sql.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows")
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).union(deletes).count
     }
@@ -182,7 +182,7 @@ enum Applier {
         for key in keys {
             if case .record(let record)? = states[key], record.fields.count == layout.fieldCount { incoming[key] = record }
         }
-        guard !incoming.isEmpty, let insertMissing = layout.insertMissingRecords else { return }
+        guard !incoming.isEmpty, let insertMissing = layout.sql.insertMissingRecords else { return }
         let sortedKeys = incoming.keys.sorted()
         var params = keyParameters(sortedKeys, layout: layout)
         for field in 0..<layout.fieldCount {
@@ -190,8 +190,8 @@ enum Applier {
         }
         _ = try connection.query(insertMissing, params, label: "insert \(layout.table.name) rows")
         let lockedKeys = keyParameters(sortedKeys, layout: layout)
-        try connection.query(layout.lockRows, lockedKeys, label: "lock \(layout.table.name) rows")
-        let current = try connection.query(layout.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows")
+        try connection.query(layout.sql.lockRows, lockedKeys, label: "lock \(layout.table.name) rows")
+        let current = try connection.query(layout.sql.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows")
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, ImmutableRecord)] = []
         for row in current.rows {
@@ -230,7 +230,7 @@ enum Applier {
             for field in 0..<layout.fieldCount {
                 params.append(PostgresArray.literal(visibleWrites.map { $0.1.fields[field] }))
             }
-            _ = try connection.query(layout.updateVisible, params, label: "write \(layout.table.name) values")
+            _ = try connection.query(layout.sql.updateVisible, params, label: "write \(layout.table.name) values")
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
     }
@@ -310,7 +310,7 @@ enum Applier {
         for column in 0..<layout.stateColumns.count {
             params.append(PostgresArray.literal(encoded.map { $0[column] }))
         }
-        _ = try connection.query(layout.upsertStates, params, label: "write \(layout.table.name) states")
+        _ = try connection.query(layout.sql.upsertStates, params, label: "write \(layout.table.name) states")
     }
 
     static let insertConflicts = """

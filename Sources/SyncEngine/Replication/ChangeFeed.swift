@@ -112,7 +112,7 @@ enum ChangeFeed {
             let layout = TableLayout.of(table)
             var params: [String?] = [PostgresArray.literal(keys.map(\.k1))]
             if layout.keyCount > 1 { params.append(PostgresArray.literal(keys.map(\.k2))) }
-            let result = try connection.query(layout.selectStates, params, label: "read \(table.name) states")
+            let result = try connection.query(layout.sql.selectStates, params, label: "read \(table.name) states")
             var found: [RowKey: RowState] = [:]
             for row in result.rows {
                 let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
@@ -168,7 +168,7 @@ extension ChangeFeed {
             if layout.keyCount > 1 { params.append(after.k2) }
         }
         params.append(String(limit))
-        let query = layout.selectStatesPage(first: after == nil)
+        let query = after == nil ? layout.sql.selectStatesFirstPage : layout.sql.selectStatesNextPage
         let result = try connection.query(query, params, label: "read \(table.name) state page")
         var states: [RowKey: RowState] = [:]
         var rejected: [(RowKey, String)] = []

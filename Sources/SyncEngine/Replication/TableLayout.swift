@@ -250,3 +250,51 @@ struct TableLayout: Sendable {
         "DELETE FROM \(retailTable) AS r USING \(keysUnnest) WHERE \(keyMatch("r"))"
     }
 }
+
+/// Every statement of one table, built once: the hot path runs them thousands of times a second.
+struct TableStatements: Sendable {
+    let selectStates: String
+    let selectStatesFirstPage: String
+    let selectStatesNextPage: String
+    let insertMissingRecords: String?
+    let lockRows: String
+    let createAndLockRows: String
+    let selectCurrent: String
+    let upsertStates: String
+    let updateVisible: String
+    let deleteVisible: String
+
+    init(_ layout: TableLayout) {
+        selectStates = layout.selectStates
+        selectStatesFirstPage = layout.selectStatesPage(first: true)
+        selectStatesNextPage = layout.selectStatesPage(first: false)
+        insertMissingRecords = layout.insertMissingRecords
+        lockRows = layout.lockRows
+        createAndLockRows = layout.createAndLockRows
+        selectCurrent = layout.selectCurrent
+        upsertStates = layout.upsertStates
+        updateVisible = layout.updateVisible
+        deleteVisible = layout.deleteVisible
+    }
+
+    private static let stock = TableStatements(.stock)
+    private static let cartItems = TableStatements(.cartItems)
+    private static let orders = TableStatements(.orders)
+    private static let orderLines = TableStatements(.orderLines)
+    private static let returns = TableStatements(.returns)
+
+    static func of(_ table: ReplicatedTable) -> TableStatements {
+        switch table {
+        case .stock: return stock
+        case .cartItems: return cartItems
+        case .orders: return orders
+        case .orderLines: return orderLines
+        case .returns: return returns
+        }
+    }
+}
+
+extension TableLayout {
+    /// The table's statements, built once.
+    var sql: TableStatements { TableStatements.of(table) }
+}
