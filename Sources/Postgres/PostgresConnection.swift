@@ -19,6 +19,8 @@ public final class PostgresConnection {
     /// pile up; beyond the bound a statement runs unprepared.
     private var preparedNames: [String: String] = [:]
     private var preparedCount = 0
+    /// Inside `transaction`, before its first statement: BEGIN is still to be sent.
+    private var beginPending = false
     private static let maximumPrepared = 128
 
     private init(handle: OpaquePointer, noticeBuffer: NoticeBuffer) {
@@ -161,7 +163,135 @@ public final class PostgresConnection {
     /// one). `label` names the statement in errors; values never appear there.
     @discardableResult
     public func query(_ sql: String, _ params: [String?] = [], label: String) throws(PostgresError) -> QueryResult {
+        if beginPending {
+            return try pipeline([Statement(sql, params, label: label)])[0]
+        }
         let handle = try liveHandle(label)
+        let encoded = try encode(Statement(sql, params, label: label), handle: handle)
+        do {
+            return try consume(encoded.execute(handle), handle: handle, label: label)
+        } catch let error where error.sqlState == "26000" {
+            // The server forgot its prepared statements (DISCARD ALL): prepare again. Outside a
+            // transaction the statement is simply run again; inside one, the caller retries it.
+            preparedNames.removeAll()
+            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            let again = try encode(Statement(sql, params, label: label), handle: handle)
+            return try consume(again.execute(handle), handle: handle, label: label)
+        }
+    }
+
+    /// One statement of a pipeline.
+    public struct Statement: Sendable {
+        public let sql: String
+        public let params: [String?]
+        public let label: String
+
+        public init(_ sql: String, _ params: [String?] = [], label: String) {
+            self.sql = sql
+            self.params = params
+            self.label = label
+        }
+    }
+
+    /// Runs `statements` in one round trip (libpq pipeline mode) and returns their results in
+    /// order. The server runs them one after another, each with its own snapshot, as separate
+    /// calls would; the first failure is thrown, and the statements after it do not run. Outside
+    /// a transaction the pipeline is one implicit transaction, so a failure undoes all of it.
+    public func pipeline(_ statements: [Statement]) throws(PostgresError) -> [QueryResult] {
+        guard let first = statements.first else { return [] }
+        let handle = try liveHandle(first.label)
+        let withBegin = beginPending
+        beginPending = false
+        var all = statements
+        if withBegin { all.insert(Statement("BEGIN", label: first.label), at: 0) }
+        var encoded: [EncodedStatement] = []
+        encoded.reserveCapacity(all.count)
+        for statement in all {
+            encoded.append(try encode(statement, handle: handle))
+        }
+        guard PQenterPipelineMode(handle) == 1 else { throw connectionError(first.label) }
+        var sent = 0
+        for item in encoded {
+            guard item.send(handle) == 1 else { break }
+            sent += 1
+        }
+        let synced = PQpipelineSync(handle) == 1
+        var results: [QueryResult] = []
+        var failure: PostgresError?
+        for index in 0..<sent {
+            // Each statement's results end with a null; after a failure the rest report ABORTED.
+            while let result = PQgetResult(handle) {
+                if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                    continue
+                }
+                do {
+                    let rows = try consume(result, handle: handle, label: all[index].label)
+                    if failure == nil { results.append(rows) }
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+        }
+        if synced {
+            while let result = PQgetResult(handle) {
+                let status = PQresultStatus(result)
+                PQclear(result)
+                if status == PGRES_PIPELINE_SYNC { break }
+            }
+        }
+        if PQexitPipelineMode(handle) != 1 {
+            // Still busy: the connection is in an unknown state, so it is not used again.
+            let error = lostConnectionError(first.label)
+            close()
+            throw error
+        }
+        if let failure {
+            if failure.sqlState == "26000" { preparedNames.removeAll() }
+            throw failure
+        }
+        guard sent == all.count, synced, results.count == all.count else { throw lostConnectionError(first.label) }
+        return withBegin ? Array(results.dropFirst()) : results
+    }
+
+    /// A statement's parameters in one buffer, each NUL-terminated (one allocation), and the
+    /// name it is prepared under, if it is.
+    private struct EncodedStatement {
+        let sql: String
+        let storage: [CChar]
+        let offsets: [Int?]
+        let preparedName: String?
+
+        private func withValues<T>(_ body: ([UnsafePointer<CChar>?]) -> T) -> T {
+            storage.withUnsafeBufferPointer { buffer in
+                body(offsets.map { offset in
+                    guard let offset, let base = buffer.baseAddress else { return nil }
+                    return base + offset
+                })
+            }
+        }
+
+        func execute(_ handle: OpaquePointer) -> OpaquePointer? {
+            withValues { values in
+                if let preparedName {
+                    return PQexecPrepared(handle, preparedName, Int32(values.count), values, nil, nil, 0)
+                }
+                return PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+            }
+        }
+
+        func send(_ handle: OpaquePointer) -> Int32 {
+            withValues { values in
+                if let preparedName {
+                    return PQsendQueryPrepared(handle, preparedName, Int32(values.count), values, nil, nil, 0)
+                }
+                return PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+            }
+        }
+    }
+
+    private func encode(_ statement: Statement, handle: OpaquePointer) throws(PostgresError) -> EncodedStatement {
+        let (sql, params, label) = (statement.sql, statement.params, statement.label)
         // A prepared text was checked when it was prepared.
         guard (!params.isEmpty && preparedNames[sql] != nil) || !sql.utf8.contains(0) else {
             throw .invalidInput("the SQL text contains a NUL byte", statement: label)
@@ -171,7 +301,6 @@ public final class PostgresConnection {
                 "\(params.count) parameters exceed the protocol's limit of \(Self.maximumParameters); pass arrays instead",
                 statement: label)
         }
-        // All values in one buffer, each NUL-terminated: one allocation per statement.
         var storage: [CChar] = []
         var offsets: [Int?] = []
         offsets.reserveCapacity(params.count)
@@ -192,26 +321,8 @@ public final class PostgresConnection {
             }
             storage.append(0)
         }
-        func run(_ name: String?) -> OpaquePointer? {
-            storage.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-                let values: [UnsafePointer<CChar>?] = offsets.map { offset in
-                    guard let offset, let base = buffer.baseAddress else { return nil }
-                    return base + offset
-                }
-                if let name { return PQexecPrepared(handle, name, Int32(params.count), values, nil, nil, 0) }
-                return PQexecParams(handle, sql, Int32(params.count), nil, values, nil, nil, 0)
-            }
-        }
         let name = params.isEmpty ? nil : try preparedName(sql, handle: handle, label: label)
-        do {
-            return try consume(run(name), handle: handle, label: label)
-        } catch let error where error.sqlState == "26000" {
-            // The server forgot its prepared statements (DISCARD ALL): prepare again. Outside a
-            // transaction the statement is simply run again; inside one, the caller retries it.
-            preparedNames.removeAll()
-            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
-            return try consume(run(try preparedName(sql, handle: handle, label: label)), handle: handle, label: label)
-        }
+        return EncodedStatement(sql: sql, storage: storage, offsets: offsets, preparedName: name)
     }
 
     /// The name `sql` is prepared under, preparing it first if needed; nil when the cache is full.
@@ -231,21 +342,34 @@ public final class PostgresConnection {
         guard !script.utf8.contains(0) else {
             throw .invalidInput("the script contains a NUL byte", statement: label)
         }
+        if beginPending {
+            beginPending = false
+            _ = try consume(PQexec(handle, "BEGIN"), handle: handle, label: label)
+        }
         _ = try consume(PQexec(handle, script), handle: handle, label: label)
     }
 
     /// Runs `body` between BEGIN and COMMIT; rolls back and rethrows when `body` throws.
     ///
-    /// A COMMIT that the server turns into a rollback (because a statement in `body` failed and the
-    /// error was swallowed) throws instead of passing for success.
+    /// BEGIN travels with the transaction's first statement (one round trip less); a body that
+    /// runs no statement sends nothing. A COMMIT that the server turns into a rollback (because a
+    /// statement in `body` failed and the error was swallowed) throws instead of passing for success.
     public func transaction<T>(label: String, _ body: (PostgresConnection) throws -> T) throws -> T {
-        try query("BEGIN", label: label)
+        beginPending = true
         let value: T
         do {
             value = try body(self)
         } catch {
-            rollback(label: label)
+            if beginPending {
+                beginPending = false
+            } else {
+                rollback(label: label)
+            }
             throw error
+        }
+        if beginPending {
+            beginPending = false
+            return value
         }
         let commit = try query("COMMIT", label: label)
         if commit.commandTag == "ROLLBACK" {

@@ -148,6 +148,49 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try connection.transaction(label: "again") { try $0.query(sql, ["5"], label: "in tx").rows }, [["6"]])
     }
 
+    func testPipelineReturnsResultsInOrderAndStopsAtTheFirstFailure() throws {
+        try connection.query("CREATE TEMP TABLE p (x int PRIMARY KEY)", label: "create")
+        let results = try connection.pipeline([
+            .init("INSERT INTO p VALUES ($1::int)", ["1"], label: "one"),
+            .init("INSERT INTO p VALUES ($1::int), ($2::int)", ["2", "3"], label: "two"),
+            .init("SELECT x FROM p ORDER BY x", label: "read"),
+        ])
+        XCTAssertEqual(results.map(\.affectedRows), [1, 2, 3])
+        XCTAssertEqual(results[2].rows, [["1"], ["2"], ["3"]])
+        XCTAssertThrowsError(
+            try connection.pipeline([
+                .init("INSERT INTO p VALUES ($1::int)", ["4"], label: "fine"),
+                .init("INSERT INTO p VALUES ($1::int)", ["1"], label: "duplicate"),
+                .init("INSERT INTO p VALUES ($1::int)", ["5"], label: "never run"),
+            ])
+        ) { error in
+            XCTAssertEqual((error as? PostgresError)?.sqlState, "23505")
+            XCTAssertEqual((error as? PostgresError)?.statement, "duplicate")
+        }
+        // Outside a transaction one pipeline is one implicit transaction: 4 is rolled back, 5 never ran.
+        XCTAssertEqual(try connection.query("SELECT x FROM p ORDER BY x", label: "after").rows, [["1"], ["2"], ["3"]])
+        XCTAssertTrue(connection.isIdle)
+    }
+
+    func testTransactionSendsBeginWithItsFirstStatementAndRollsBackAFailedPipeline() throws {
+        try connection.query("CREATE TEMP TABLE q (x int PRIMARY KEY)", label: "create")
+        XCTAssertEqual(try connection.transaction(label: "empty") { _ in 7 }, 7)
+        XCTAssertThrowsError(
+            try connection.transaction(label: "fails") { connection in
+                _ = try connection.pipeline([
+                    .init("INSERT INTO q VALUES ($1::int)", ["1"], label: "fine"),
+                    .init("INSERT INTO q VALUES ($1::int)", ["1"], label: "duplicate"),
+                ])
+            })
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM q", label: "count").rows, [["0"]], "rolled back")
+        let inside = try connection.transaction(label: "status") { connection in
+            try connection.query("SELECT $1::int", ["1"], label: "first")
+            return try connection.query("SELECT transaction_timestamp() = statement_timestamp()", label: "in transaction").rows
+        }
+        XCTAssertEqual(inside, [["f"]], "the second statement ran inside the transaction BEGIN opened")
+        XCTAssertTrue(connection.isIdle)
+    }
+
     func testNoticesAreCollectedNotPrinted() throws {
         let captured = try capturingStandardError {
             try connection.query(

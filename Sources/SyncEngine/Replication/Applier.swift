@@ -57,13 +57,19 @@ enum Applier {
             outcome.heldBack = held.count
             var conflicts: [ConflictRecord] = []
             var touchedLines: Set<RowKey> = []
+            // Writes wait here and travel together, with the cursor, in one round trip.
+            var writes: [PostgresConnection.Statement] = []
             for table in batch.states.keys.sorted() {
                 guard let states = batch.states[table], !states.isEmpty else { continue }
                 let layout = TableLayout.of(table)
                 if table.isCounter {
-                    try applyCounters(connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts)
+                    try applyCounters(
+                        connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts,
+                        writes: &writes)
                 } else {
-                    try applyRecords(connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts)
+                    try applyRecords(
+                        connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts,
+                        writes: &writes)
                     for (key, state) in states {
                         if table == .orderLines { touchedLines.insert(key) }
                         if table == .returns, case .record(let record) = state, record.fields.count > 1,
@@ -75,6 +81,9 @@ enum Applier {
                 }
             }
             if !touchedLines.isEmpty {
+                // The check reads the lines and returns as this batch leaves them.
+                _ = try connection.pipeline(writes)
+                writes.removeAll()
                 conflicts += try overReturns(connection, lines: touchedLines)
             }
             outcome.newConflicts = try record(connection, conflicts: conflicts, site: target)
@@ -86,7 +95,9 @@ enum Applier {
             try Quarantine.release(connection, source: source, keys: Array(released))
             outcome.released = released.count
             outcome.newlyQuarantined = try Quarantine.hold(connection, source: source, entries: entries)
-            if let cursor { try storeCursor(connection, cursor) }
+            if let cursor { writes.append(cursorStatement(cursor)) }
+            let results = try connection.pipeline(writes)
+            if let cursor, let stored = results.last { try checkCursor(connection, cursor, stored: stored) }
             return outcome
         }
     }
@@ -95,13 +106,16 @@ enum Applier {
 
     private static func applyCounters(
         _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
-        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord]
+        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape else { return }
         let keys = states.keys.sorted()
         let keyParams = keyParameters(keys, layout: layout)
-        try connection.query(layout.sql.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows")
-        let current = try connection.query(layout.sql.selectCurrent, keyParams, label: "read \(layout.table.name) rows")
+        // Two statements in one round trip: the read must start after the locks are held.
+        let current = try connection.pipeline([
+            .init(layout.sql.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows"),
+            .init(layout.sql.selectCurrent, keyParams, label: "read \(layout.table.name) rows"),
+        ])[1]
         let columns = visibleColumns.count
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, [Int64])] = []
@@ -146,17 +160,17 @@ enum Applier {
                 conflicts.append(ConflictRecord(kind: .oversell, table: .stock, key: key, detail: detail))
             }
         }
-        try writeStates(connection, layout: layout, writes: stateWrites)
+        if let statement = writeStates(layout: layout, writes: stateWrites) { writes.append(statement) }
         if !visibleWrites.isEmpty {
             var params = keyParameters(visibleWrites.map(\.0), layout: layout)
             for column in 0..<columns {
                 params.append(PostgresArray.literal(visibleWrites.map { String($0.1[column]) }))
             }
-            _ = try connection.query(layout.sql.updateVisible, params, label: "write \(layout.table.name) values")
+            writes.append(.init(layout.sql.updateVisible, params, label: "write \(layout.table.name) values"))
         }
         if !deletes.isEmpty {
-            _ = try connection.query(
-                layout.sql.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows")
+            writes.append(.init(
+                layout.sql.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows"))
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).union(deletes).count
     }
@@ -175,7 +189,7 @@ enum Applier {
 
     private static func applyRecords(
         _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
-        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord]
+        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws {
         let keys = states.keys.sorted()
         var incoming: [RowKey: ImmutableRecord] = [:]
@@ -188,10 +202,12 @@ enum Applier {
         for field in 0..<layout.fieldCount {
             params.append(PostgresArray.literal(sortedKeys.map { incoming[$0]!.fields[field] }))
         }
-        _ = try connection.query(insertMissing, params, label: "insert \(layout.table.name) rows")
         let lockedKeys = keyParameters(sortedKeys, layout: layout)
-        try connection.query(layout.sql.lockRows, lockedKeys, label: "lock \(layout.table.name) rows")
-        let current = try connection.query(layout.sql.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows")
+        let current = try connection.pipeline([
+            .init(insertMissing, params, label: "insert \(layout.table.name) rows"),
+            .init(layout.sql.lockRows, lockedKeys, label: "lock \(layout.table.name) rows"),
+            .init(layout.sql.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows"),
+        ])[2]
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, ImmutableRecord)] = []
         for row in current.rows {
@@ -224,13 +240,13 @@ enum Applier {
                 conflicts.append(duplicateConflict(layout, key: key, duplicate))
             }
         }
-        try writeStates(connection, layout: layout, writes: stateWrites)
+        if let statement = writeStates(layout: layout, writes: stateWrites) { writes.append(statement) }
         if !visibleWrites.isEmpty {
             var params = keyParameters(visibleWrites.map(\.0), layout: layout)
             for field in 0..<layout.fieldCount {
                 params.append(PostgresArray.literal(visibleWrites.map { $0.1.fields[field] }))
             }
-            _ = try connection.query(layout.sql.updateVisible, params, label: "write \(layout.table.name) values")
+            writes.append(.init(layout.sql.updateVisible, params, label: "write \(layout.table.name) values"))
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
     }
@@ -301,16 +317,15 @@ enum Applier {
         return params
     }
 
-    private static func writeStates(
-        _ connection: PostgresConnection, layout: TableLayout, writes: [(RowKey, RowState)]
-    ) throws {
-        guard !writes.isEmpty else { return }
+    /// The statement that upserts merged states, if there are any.
+    private static func writeStates(layout: TableLayout, writes: [(RowKey, RowState)]) -> PostgresConnection.Statement? {
+        guard !writes.isEmpty else { return nil }
         var params = keyParameters(writes.map(\.0), layout: layout)
         let encoded = writes.map { StateCodec.encode($0.1, layout: layout) }
         for column in 0..<layout.stateColumns.count {
             params.append(PostgresArray.literal(encoded.map { $0[column] }))
         }
-        _ = try connection.query(layout.sql.upsertStates, params, label: "write \(layout.table.name) states")
+        return .init(layout.sql.upsertStates, params, label: "write \(layout.table.name) states")
     }
 
     static let insertConflicts = """
@@ -354,33 +369,39 @@ enum Applier {
         return LinkCursor(done: done, window: row[1], windowTxid: row[2], windowID: row[3].flatMap { Int64($0) })
     }
 
-    private static func storeCursor(_ connection: PostgresConnection, _ update: CursorUpdate) throws {
+    static let createCursor = """
+        INSERT INTO omnisync.cursors (source_site, done_snapshot, window_snapshot, window_txid, window_id, delivered)
+        VALUES ($1, $2::pg_snapshot, $3::pg_snapshot, $4::xid8, $5::bigint, $6::bigint)
+        ON CONFLICT (source_site) DO NOTHING
+        """
+
+    /// Compare-and-set: another daemon that moved the cursor first makes this batch roll back
+    /// (harmlessly: it was applied there already) and this link continue from there.
+    static let advanceCursor = """
+        UPDATE omnisync.cursors SET done_snapshot = $2::pg_snapshot, window_snapshot = $3::pg_snapshot,
+            window_txid = $4::xid8, window_id = $5::bigint, delivered = delivered + $6::bigint, updated_at = now()
+        WHERE source_site = $1 AND done_snapshot::text = $7
+          AND window_snapshot::text IS NOT DISTINCT FROM $8 AND window_txid::text IS NOT DISTINCT FROM $9
+          AND window_id IS NOT DISTINCT FROM $10::bigint
+        """
+
+    /// The statement that stores the cursor; `checkCursor` judges its result.
+    private static func cursorStatement(_ update: CursorUpdate) -> PostgresConnection.Statement {
         let next = update.next
         let params: [String?] = [
             update.source, next.done, next.window, next.windowTxid, next.windowID.map(String.init), String(update.delivered),
         ]
-        if update.expected == nil {
-            let result = try connection.query(
-                """
-                INSERT INTO omnisync.cursors (source_site, done_snapshot, window_snapshot, window_txid, window_id, delivered)
-                VALUES ($1, $2::pg_snapshot, $3::pg_snapshot, $4::xid8, $5::bigint, $6::bigint)
-                ON CONFLICT (source_site) DO NOTHING
-                """, params, label: "create cursor")
-            if result.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
-        } else if let expected = update.expected {
-            // Compare-and-set: another daemon that moved the cursor first makes this batch roll
-            // back (harmlessly: it was applied there already) and this link continue from there.
-            let result = try connection.query(
-                """
-                UPDATE omnisync.cursors SET done_snapshot = $2::pg_snapshot, window_snapshot = $3::pg_snapshot,
-                    window_txid = $4::xid8, window_id = $5::bigint, delivered = delivered + $6::bigint, updated_at = now()
-                WHERE source_site = $1 AND done_snapshot::text = $7
-                  AND window_snapshot::text IS NOT DISTINCT FROM $8 AND window_txid::text IS NOT DISTINCT FROM $9
-                  AND window_id IS NOT DISTINCT FROM $10::bigint
-                """,
-                params + [expected.done, expected.window, expected.windowTxid, expected.windowID.map(String.init)],
-                label: "advance cursor")
-            if result.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
+        guard let expected = update.expected else {
+            return .init(createCursor, params, label: "create cursor")
         }
+        return .init(
+            advanceCursor,
+            params + [expected.done, expected.window, expected.windowTxid, expected.windowID.map(String.init)],
+            label: "advance cursor")
+    }
+
+    /// Throws `CursorMoved` (rolling the batch back) when the cursor was not where this link left it.
+    private static func checkCursor(_ connection: PostgresConnection, _ update: CursorUpdate, stored: QueryResult) throws {
+        if stored.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
     }
 }
