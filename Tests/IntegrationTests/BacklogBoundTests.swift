@@ -133,6 +133,7 @@ final class BacklogBoundTests: XCTestCase {
             XCTAssertEqual(count, "20", "delivered to \(site)")
         }
         await engine.pruneOutboxes()
+        await engine.pruneOutboxes()
         let left = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")
         let cursors = try await fixture.sql("web", "SELECT done_snapshot::text, window_snapshot::text FROM omnisync.cursors WHERE source_site = 'store-a'")
         await engine.shutdown()

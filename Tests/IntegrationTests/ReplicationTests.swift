@@ -98,6 +98,10 @@ final class ReplicationTests: XCTestCase {
         }
         let engine = fixture.makeEngine()
         await engine.syncOnce()
+        // The first pass notes what every target has stored; the next prunes below it.
+        await engine.pruneOutboxes()
+        let afterFirstPass = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")
+        XCTAssertEqual(afterFirstPass, "5", "nothing pruned below positions not yet seen twice")
         await engine.pruneOutboxes()
         await engine.shutdown()
         let left = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")
@@ -115,6 +119,7 @@ final class ReplicationTests: XCTestCase {
             SiteConfig(name: "store-gone", conninfo: "host=/nonexistent/omnisync port=5999 dbname=x connect_timeout=1", line: 0))
         let engine = SyncEngine(configuration: configuration, logger: fixture.logger)
         await engine.syncOnce(rounds: 2)
+        await engine.pruneOutboxes()
         await engine.pruneOutboxes()
         await engine.shutdown()
         let left = try await fixture.value("store-a", "SELECT count(*) FROM omnisync.outbox")

@@ -13,6 +13,8 @@ public final class SyncEngine: Sendable {
     let stats = EngineStats()
     let logger: Logger
     let backlogs = Mutex<[String: Backlog]>([:])
+    /// Per source, what each target had stored at the previous pruning pass.
+    private let positionsAtLastPrune = Mutex<[String: [String: String]]>([:])
     private let stopFlag = StopFlag()
 
     /// Whether someone reads the backlog while running (a metrics file, or systemd's STATUS=);
@@ -23,7 +25,9 @@ public final class SyncEngine: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.measuresBacklog = reportsStatus || configuration.daemon.metricsFile != nil
-        let handles = configuration.sites.map { SiteHandle(config: $0, logger: logger) }
+        let handles = configuration.sites.map {
+            SiteHandle(config: $0, logger: logger, readers: configuration.sites.count - 1)
+        }
         sites = handles
         let flag = stopFlag
         var links: [Link] = []
@@ -156,7 +160,12 @@ public final class SyncEngine: Sendable {
         }
     }
 
-    /// Prunes each source's outbox below what all its targets have received.
+    /// Prunes each source's outbox below what all its targets had received at the previous pass.
+    ///
+    /// Not below what they have received now: batches and cursors commit without waiting for
+    /// their WAL flush (`SiteHandle.sessionSetup`), so a target whose server crashes may lose its
+    /// last moments of cursor moves and ask for those changes again. A position stored a whole
+    /// pass earlier (30 s in the daemon) has long been flushed.
     public func pruneOutboxes() async {
         for source in sites where source.health.isUp {
             var positions: [String: String] = [:]
@@ -169,7 +178,12 @@ public final class SyncEngine: Sendable {
                 positions[link.target.name] = cursor.doneXmin
             }
             guard complete, !positions.isEmpty else { continue }
-            let known = positions
+            let current = positions
+            let earlier = positionsAtLastPrune.withLock { stored in
+                defer { stored[source.name] = current }
+                return stored[source.name]
+            }
+            guard let known = earlier, Set(known.keys) == Set(current.keys) else { continue }
             do {
                 let pruned = try await source.run(source.feed) { try OutboxPruner.run($0, positions: known) }
                 if pruned > 0 { logger.debug("outbox pruned", [LogKey.site: source.name, LogKey.count: pruned]) }
