@@ -221,6 +221,9 @@ final class DeliveryTrapTests: XCTestCase {
         let current = Int64(try await fixture.value("store-a", "SELECT pg_current_xact_id()::text") ?? "") ?? 0
         var power: Int64 = 10
         while power < current + 20 { power *= 10 }
+        // Fresh clusters (scripts/test.sh) are a few thousand ids from the next power; a cluster
+        // used for days may be hundreds of millions away, too many to burn in a test.
+        try XCTSkipIf(power - current > 3_000_000, "transaction id \(current) is too far from \(power); use fresh clusters")
         // Autocommitted transactions until the next id is a few below the power of ten.
         try await fixture.sql(
             "store-a",

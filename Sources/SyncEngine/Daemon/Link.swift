@@ -84,32 +84,10 @@ actor Link {
                 try await retryQuarantined()
             }
             while !stopping(), let cursor = current {
-                let limit = batchSize
-                let pages = source.pages
-                let page = try await onSource { connection in
-                    // Runs on the source's feed thread, after any read another link queued first.
-                    if let shared = pages.page(after: cursor, limit: limit) { return shared }
-                    let generation = pages.generation
-                    let page = try ChangeFeed.readPage(connection, after: cursor, limit: limit)
-                    pages.store(page, after: cursor, limit: limit, generation: generation)
-                    return page
-                }
-                if page.records.isEmpty {
-                    if cursor.window != nil, persisted == cursor {
-                        // The window's last page was exactly full: store that it is complete, or
-                        // the source's outbox could not be pruned below it until it writes again.
-                        _ = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
-                            source: source.name, expected: persisted, next: page.next, delivered: 0))
-                        persisted = page.next
-                    }
-                    current = page.next
-                    round.caughtUp = true
-                    break
-                }
-                try await apply(page)
-                round.changes += page.records.count
-                round.batches += 1
-                if page.next.window == nil {
+                let step = try await deliverPage(after: cursor)
+                round.changes += step.changes
+                round.batches += step.changes > 0 ? 1 : 0
+                if step.caughtUp {
                     round.caughtUp = true
                     break
                 }
@@ -137,6 +115,34 @@ actor Link {
     var storedCursor: LinkCursor? { loaded ? persisted : nil }
 
     // MARK: - Steps
+
+    /// Reads the page after `cursor` (or takes it from a link of the same source that just read
+    /// it) and applies it. Returns the changes it held and whether the source has no more.
+    private func deliverPage(after cursor: LinkCursor) async throws -> (changes: Int, caughtUp: Bool) {
+        let limit = batchSize
+        let pages = source.pages
+        let page = try await onSource { connection in
+            // Runs on the source's feed thread, after any read another link queued first.
+            if let shared = pages.page(after: cursor, limit: limit) { return shared }
+            let generation = pages.generation
+            let page = try ChangeFeed.readPage(connection, after: cursor, limit: limit)
+            pages.store(page, after: cursor, limit: limit, generation: generation)
+            return page
+        }
+        if page.records.isEmpty {
+            if cursor.window != nil, persisted == cursor {
+                // The window's last page was exactly full: store that it is complete, or
+                // the source's outbox could not be pruned below it until it writes again.
+                _ = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
+                    source: source.name, expected: persisted, next: page.next, delivered: 0))
+                persisted = page.next
+            }
+            current = page.next
+            return (0, true)
+        }
+        try await apply(page)
+        return (page.records.count, page.next.window == nil)
+    }
 
     private func apply(_ page: ChangePage) async throws {
         let update = CursorUpdate(

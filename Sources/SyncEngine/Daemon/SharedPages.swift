@@ -13,6 +13,7 @@ final class SharedPages: Sendable {
         let cursor: LinkCursor
         let limit: Int
         let page: ChangePage
+        var takes = 0
     }
 
     private struct State {
@@ -22,10 +23,16 @@ final class SharedPages: Sendable {
         var shared = 0
     }
 
-    /// Links of one source are rarely more than a few pages apart; older pages are dropped.
-    static let capacity = 4
+    /// Links in step read the same page within moments; one more page covers a link a page behind.
+    static let capacity = 2
 
+    /// How many links read this source: a page every other link has taken is dropped at once.
+    private let readers: Int
     private let state = Mutex(State())
+
+    init(readers: Int) {
+        self.readers = readers
+    }
 
     /// The source may have new changes: pages read so far are not the newest any more.
     func invalidate() {
@@ -43,8 +50,13 @@ final class SharedPages: Sendable {
     /// The page read for `cursor` in the current generation, if any.
     func page(after cursor: LinkCursor, limit: Int) -> ChangePage? {
         state.withLock { state in
-            let page = state.entries.last { $0.cursor == cursor && $0.limit == limit }?.page
-            if page != nil { state.shared += 1 }
+            guard let index = state.entries.lastIndex(where: { $0.cursor == cursor && $0.limit == limit }) else {
+                return nil
+            }
+            state.shared += 1
+            let page = state.entries[index].page
+            state.entries[index].takes += 1
+            if state.entries[index].takes >= readers - 1 { state.entries.remove(at: index) }
             return page
         }
     }
@@ -53,7 +65,7 @@ final class SharedPages: Sendable {
     func store(_ page: ChangePage, after cursor: LinkCursor, limit: Int, generation: UInt64) {
         state.withLock { state in
             state.reads += 1
-            guard state.generation == generation else { return }
+            guard state.generation == generation, readers > 1 else { return }
             state.entries.removeAll { $0.cursor == cursor && $0.limit == limit }
             state.entries.append(Entry(cursor: cursor, limit: limit, page: page))
             if state.entries.count > Self.capacity { state.entries.removeFirst(state.entries.count - Self.capacity) }

@@ -15,7 +15,7 @@ final class SiteHandle: Sendable {
     let apply: PostgresSession
     let health: SiteHealth
     /// Pages of this site's outbox read by one of its links, for the others.
-    let pages = SharedPages()
+    let pages: SharedPages
     /// Backend PIDs of connections already checked by `SiteIdentity`.
     private let verifiedBackends = Mutex<Set<Int32>>([])
 
@@ -47,12 +47,14 @@ final class SiteHandle: Sendable {
         "SET enable_sort = off",
     ]
 
-    init(config: SiteConfig, logger: Logger) {
+    /// `readers`: how many links read this site's outbox (one per other site).
+    init(config: SiteConfig, logger: Logger, readers: Int) {
         name = config.name
         conninfo = config.conninfo
         feed = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/feed", setup: SiteHandle.feedSetup)
         apply = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/apply", setup: SiteHandle.sessionSetup)
         health = SiteHealth(site: config.name, logger: logger)
+        pages = SharedPages(readers: readers)
     }
 
     /// Runs `body` on the session's own thread after making sure the connection is this site's.
