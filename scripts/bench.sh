@@ -227,7 +227,8 @@ fresh_sites() { # N
 start_daemon() {
   [ -z "$daemon_pid" ] || die "the daemon is already running"
   # shellcheck disable=SC2086 # the wrapper is a command line
-  ${OMNISYNC_BENCH_DAEMON_WRAPPER:-} "$omnisync" run -c "$config" 2>>"$daemon_log" &
+  # The environment deploy/omnisync.service gives the daemon.
+  MALLOC_ARENA_MAX=2 ${OMNISYNC_BENCH_DAEMON_WRAPPER:-} "$omnisync" run -c "$config" 2>>"$daemon_log" &
   daemon_pid=$!
 }
 

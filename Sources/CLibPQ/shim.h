@@ -9,17 +9,10 @@
 
 #include <sys/prctl.h>
 #include <poll.h>
-#include <malloc.h>
 
 /* prctl is variadic and cannot be called from Swift directly. */
 static inline int omnisync_set_thread_name(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
-}
-
-/* glibc gives threads malloc arenas of their own, up to eight per core; a process whose
-   threads mostly wait on sockets needs far fewer. */
-static inline void omnisync_limit_malloc_arenas(int arenas) {
-    mallopt(M_ARENA_MAX, arenas);
 }
 
 #endif

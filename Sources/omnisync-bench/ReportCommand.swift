@@ -53,7 +53,8 @@ enum ReportCommand {
         out += "Measured by `scripts/bench.sh` on \(value("date")), omnisync \(value("commit")).\n\n"
         out += "- Machine: \(value("machine")); load average \(value("load_before")) before, \(value("load_after")) after.\n"
         out += "- PostgreSQL \(value("postgresql")), one cluster per site: \(value("settings")).\n"
-        out += "- \(value("swift")); release build. Daemon configuration: \(value("daemon_config")); "
+        out += "- \(value("swift")); release build, run with the environment of deploy/omnisync.service "
+        out += "(`MALLOC_ARENA_MAX=2`). Daemon configuration: \(value("daemon_config")); "
         out += "PostgreSQL settings for the daemon's sessions only: \(value("daemon_settings")).\n"
         if value("profile") == "1" {
             out += "- **Profiled run**: perf sampled the machine during the first run of each scenario.\n"

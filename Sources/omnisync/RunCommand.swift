@@ -1,5 +1,4 @@
 import DaemonKit
-import Postgres
 import SyncEngine
 
 /// `omnisync run`: the sync daemon, in the foreground.
@@ -28,7 +27,6 @@ struct RunCommand: Subcommand {
     }
 
     func run() async throws(CommandFailure) {
-        MallocArenas.limit(to: 2)
         let configuration = try shared.loadConfiguration()
         let handler = StderrLogHandler(
             minimumLevel: configuration.daemon.logLevel, format: configuration.daemon.logFormat)
