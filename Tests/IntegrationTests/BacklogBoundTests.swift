@@ -151,15 +151,4 @@ final class BacklogBoundTests: XCTestCase {
         return kilobytes * 1024
     }
 
-    private func eventually(
-        timeout: Double, _ message: String, file: StaticString = #filePath, line: UInt = #line,
-        _ body: () async throws -> Bool
-    ) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await body() { return }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        XCTFail("timed out after \(Int(timeout))s: \(message)", file: file, line: line)
-    }
 }

@@ -30,18 +30,6 @@ final class DeliveryTrapTests: XCTestCase {
         }
     }
 
-    /// Waits until `body` holds, polling; fails with `message` on timeout.
-    private func eventually(
-        timeout: Double = 20, _ message: String, file: StaticString = #filePath, line: UInt = #line,
-        _ body: () async throws -> Bool
-    ) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await body() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        XCTFail("timed out: \(message)", file: file, line: line)
-    }
 
     private func stopDaemon(_ daemon: Subprocess, file: StaticString = #filePath, line: UInt = #line) throws {
         daemon.signal(SIGTERM)

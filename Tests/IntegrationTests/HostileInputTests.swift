@@ -96,17 +96,6 @@ final class HostileInputTests: XCTestCase {
         return try Subprocess.run(binary, arguments: arguments, timeout: 60)
     }
 
-    private func eventually(
-        timeout: Double = 20, _ message: String, file: StaticString = #filePath, line: UInt = #line,
-        _ body: () async throws -> Bool
-    ) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await body() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        XCTFail("timed out: \(message)", file: file, line: line)
-    }
 
     // MARK: - Keys
 

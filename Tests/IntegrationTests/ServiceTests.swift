@@ -475,17 +475,6 @@ final class ServiceTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private func eventually(
-        timeout: Double = 20, _ message: String, file: StaticString = #filePath, line: UInt = #line,
-        _ body: () async throws -> Bool
-    ) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await body() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        XCTFail("timed out: \(message)", file: file, line: line)
-    }
 
     private func assertStopped(_ daemon: Subprocess, file: StaticString = #filePath, line: UInt = #line) throws {
         let termination = try daemon.wait(timeout: 20)

@@ -122,7 +122,7 @@ public struct Verifier: Sendable {
     ) throws -> [String] {
         let layout = TableLayout.of(table)
         let result = try connection.query(
-            layout.selectStatesPage(first: true), [String(Int32.max)], label: "read \(table.name) states")
+            layout.sql.selectStatesFirstPage, [String(Int32.max)], label: "read \(table.name) states")
         var problems: [String] = []
         var seen = Set<RowKey>()
         for row in result.rows {
