@@ -113,6 +113,9 @@ final class DeliveryTrapTests: XCTestCase {
         try await eventually("backlog delivered after restart") {
             try await fixture.onHand("store-a", sku: "offline", location: "store-a") == 950
         }
+        // Stopped too early, the daemon may not have stored the first cursor of a link it was
+        // still bootstrapping (the next start would copy again): wait until every link has.
+        await fixture.waitForConvergence(timeout: 10)
         try stopDaemon(second)
         try await assertOnHand(950, sku: "offline", location: "store-a")
         await fixture.waitForConvergence(timeout: 10)
