@@ -144,6 +144,8 @@ final class DeliveryTrapTests: XCTestCase {
             for sku in skus where try await fixture.onHand("web", sku: sku, location: "store-a") != 996 { return false }
             return true
         }
+        // Web having it says nothing of store-b: wait for every link before stopping.
+        await fixture.waitForConvergence(timeout: 10)
         try stopDaemon(restarted)
         for sku in skus.prefix(5) { try await assertOnHand(996, sku: sku, location: "store-a") }
         await fixture.waitForConvergence(timeout: 10)
