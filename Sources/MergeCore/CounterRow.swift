@@ -107,6 +107,20 @@ public struct CounterRow: Hashable, Sendable {
 
     // MARK: - Local changes (what the capture triggers do in SQL; used by simulations and tests)
 
+    /// A local INSERT or UPDATE at `site` that changed the visible values by `deltas`, as the
+    /// capture trigger takes it: an UPDATE that changes no value is no event; a contribution that
+    /// would leave the `bigint` range is refused (the trigger's arithmetic raises), where
+    /// `applyLocalDelta` saturates.
+    public mutating func applyLocalWrite(site: SiteName, deltas: [Int64], isInsert: Bool) -> LocalUpdate {
+        precondition(deltas.count == columnCount)
+        if !isInsert, deltas.allSatisfy({ $0 == 0 }) { return .unchanged }
+        for (current, delta) in zip(contribution(of: site), deltas) where current.addingReportingOverflow(delta).overflow {
+            return .refused("the contribution of \(site) would leave the bigint range")
+        }
+        applyLocalDelta(site: site, deltas: deltas)
+        return .applied
+    }
+
     /// A local write at `site` that changed the visible values by `deltas`.
     public mutating func applyLocalDelta(site: SiteName, deltas: [Int64]) {
         precondition(deltas.count == columnCount)
