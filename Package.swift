@@ -21,6 +21,9 @@ let package = Package(
         .target(name: "MergeCore", swiftSettings: strict),
         // Thin libpq wrapper: connections on their own threads, errors, LISTEN.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
+        // The run-time table catalog: declared and built-in table specs, identifiers, routes, hash.
+        // Pure, like MergeCore; not used by the engine yet.
+        .target(name: "Catalog", swiftSettings: strict),
         // Generic daemon plumbing: logging, INI parsing, signals, systemd notify, metrics text.
         .target(name: "DaemonKit", swiftSettings: strict),
         // Configuration, capture schema, change feed, applier, status, verify, conflicts.
@@ -47,6 +50,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"], swiftSettings: strict),
         .testTarget(name: "MergeCoreTests", dependencies: ["MergeCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonKitTests", dependencies: ["DaemonKit", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
