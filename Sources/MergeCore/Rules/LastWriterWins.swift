@@ -24,7 +24,7 @@ public struct LastWriterWins: ColumnRule {
     /// An UPDATE writes only the columns whose value it changes, so writing the value already
     /// there changes nothing; an INSERT writes every column (`always`).
     public mutating func write(_ newValue: String?, stamp newStamp: HybridTimestamp, always: Bool = false) -> LocalUpdate {
-        if !always, stamp != nil, newValue == value { return .unchanged }
+        if !always, newValue == value { return .unchanged }
         value = newValue
         stamp = newStamp
         return .applied

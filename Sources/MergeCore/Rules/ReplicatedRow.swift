@@ -72,8 +72,9 @@ public struct ReplicatedRow: Hashable, Sendable {
                 outcome = status.write(value, stamp: stamp, seen: next.clock)
                 next.columns[index] = .status(status)
                 if outcome == .applied { stamped = true }
-            case (.status, .value(nil)):
-                outcome = .refused("a status column cannot be set to NULL")
+            case (.status(let status), .value(nil)):
+                // NULL where there is no status yet writes nothing; NULL over a status is going back.
+                outcome = status.value == nil ? .unchanged : .refused("a status column cannot be set to NULL")
             case (.local, _):
                 outcome = .unchanged
             default:

@@ -1,0 +1,333 @@
+import Catalog
+import Foundation
+import MergeCore
+import Postgres
+import SyncEngine
+import TestSupport
+import XCTest
+
+/// The generated capture (CaptureDDL: state table, trigger and clamp, installed in a real site)
+/// and MergeCore's `ReplicatedRow` local updates are the two halves of every column rule. Seeded
+/// random writes go through both, write by write, and the stored state must decode to exactly the
+/// row Swift computed from the state just before — for every rule: counter, lww, greatest and
+/// least (numbers, text and UTC times), status, local, and add-wins deletes.
+///
+/// Other sites are simulated in Swift: now and then a remote replica writes, and the merge of
+/// both is written into the site as the daemon would write it, so the states also hold other
+/// sites' contributions, counts, deletions and statuses. A failure prints the seed
+/// (`OMNISYNC_SEED=… OMNISYNC_ITERATIONS=1` replays it).
+final class GeneratedCaptureConformanceTests: XCTestCase {
+    private var fixture: SyncFixture!
+    private static let statuses = ["placed", "paid", "ready", "cancelled", "collected"]
+
+    override func setUp() async throws {
+        fixture = try await SyncFixture.make(sites: ["web", "store-a"])
+        // The outbox column the v2 migration adds for keys of any width.
+        try await fixture.sql("web", "ALTER TABLE omnisync.outbox ADD COLUMN IF NOT EXISTS row_key text[]")
+        try await fixture.sql("web", "CREATE SCHEMA pos")
+    }
+
+    override func tearDown() async throws {
+        await fixture?.tearDown()
+    }
+
+    func testEveryRuleOfARowWhoseDeletesAreRefused() async throws {
+        try await runConformance(table: try Self.table("StockItem", rows: .mutable(delete: .refuse)), defaultSeed: 0x9E4_0001)
+    }
+
+    func testEveryRuleOfARowWithAddWinsDeletes() async throws {
+        try await runConformance(table: try Self.table("cart_line", rows: .mutable(delete: .addWins)), defaultSeed: 0x9E4_0002)
+    }
+
+    func testTheGeneratedScriptNamesTheStateTableAndEveryField() async throws {
+        let table = try Self.table("StockItem", rows: .mutable(delete: .refuse))
+        try await install(table)
+        let columns = try await fixture.sql(
+            "web",
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'omnisync.\"state:pos.StockItem\"'::regclass AND attnum > 0 ORDER BY attnum")
+        let expected = table.key.map(\.name.name) + (try table.stateFields().map(\.name.name))
+        XCTAssertEqual(columns.map { $0[0] ?? "" }, expected)
+    }
+
+    /// A status moved back, out of its list or to NULL fails the application's statement and
+    /// changes nothing; so does a DELETE that the table refuses, and a key change.
+    func testRefusedWritesFailTheStatementAndChangeNothing() async throws {
+        let table = try Self.table("StockItem", rows: .mutable(delete: .refuse))
+        try await install(table)
+        try await fixture.sql("web", "INSERT INTO pos.\"StockItem\" (item_id, store_id, lot, status) VALUES (1, 's', 'L', 'ready')")
+        let before = try await state(table, key: ["1", "s", "L"])
+        for (statement, code) in [
+            ("UPDATE pos.\"StockItem\" SET status = 'paid'", "23514"),
+            ("UPDATE pos.\"StockItem\" SET status = 'shipped'", "23514"),
+            ("UPDATE pos.\"StockItem\" SET status = NULL", "23514"),
+            ("DELETE FROM pos.\"StockItem\"", "0A000"),
+            ("UPDATE pos.\"StockItem\" SET lot = 'M'", "0A000"),
+        ] {
+            do {
+                try await fixture.sql("web", statement)
+                XCTFail("accepted: \(statement)")
+            } catch let error as PostgresError {
+                XCTAssertEqual(error.sqlState, code, "\(statement): \(error)")
+            }
+        }
+        let after = try await state(table, key: ["1", "s", "L"])
+        XCTAssertEqual(after, before)
+        let status = try await fixture.value("web", "SELECT status FROM pos.\"StockItem\"")
+        XCTAssertEqual(status, "ready")
+    }
+
+    // MARK: - The harness
+
+    private func runConformance(table: CaptureTable, defaultSeed: UInt64) async throws {
+        try await install(table)
+        let quoted = table.name.sql
+        for seed in try SeededGenerator.iterationSeeds(defaultSeed: defaultSeed, defaultIterations: 2) {
+            var rng = SeededGenerator(seed: seed)
+            let item = String(Int(seed % 100_000))
+            let key = [item, "store-7", "L1"]
+            let keyMatch = "item_id = \(item) AND store_id = 'store-7' AND lot = 'L1'"
+            var remote = table.emptyRow
+            var remoteClock: Int64 = 5_000_000
+            for step in 0..<70 {
+                let context = "\(table.name) \(rng) step \(step)"
+                let before = try await state(table, key: key) ?? table.emptyRow
+                if Int.random(in: 0..<100, using: &rng) < 20 {
+                    // Another site wrote; its state and this one's merge as the daemon merges them.
+                    remoteClock += Int64.random(in: -50...200, using: &rng)
+                    let writes = randomWrites(table, isInsert: !remote.isPresent, using: &rng)
+                    if table.deletesAddWins, remote.isPresent, Bool.random(using: &rng) {
+                        remote.applyLocalDelete(site: "store-a", wallClock: remoteClock)
+                    } else {
+                        _ = remote.applyLocalWrite(
+                            site: "store-a", wallClock: remoteClock, isInsert: !remote.isPresent,
+                            writes: writes.map { ($0.column, $0.swift) })
+                    }
+                    remote = remote.merged(with: before)
+                    try await store(table, key: key, row: before.merged(with: remote))
+                    continue
+                }
+                let isInsert = !before.isPresent
+                var expected = before
+                let sql: String
+                var swiftWrites: [(column: Int, write: ReplicatedRow.ColumnWrite)] = []
+                var isDelete = false
+                if !isInsert, table.deletesAddWins, Int.random(in: 0..<100, using: &rng) < 15 {
+                    sql = "DELETE FROM \(quoted) WHERE \(keyMatch)"
+                    isDelete = true
+                } else {
+                    let writes = randomWrites(table, isInsert: isInsert, using: &rng)
+                    swiftWrites = writes.map { ($0.column, $0.swift) }
+                    if isInsert {
+                        let names = ["item_id", "store_id", "lot"] + writes.map { table.replicated[$0.column].column.name.quoted }
+                        let values = ["\(item)", "'store-7'", "'L1'"] + writes.map(\.insertValue)
+                        sql = "INSERT INTO \(quoted) (\(names.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))"
+                    } else {
+                        let sets = writes.map { "\(table.replicated[$0.column].column.name.quoted) = \($0.updateValue)" }
+                        sql = "UPDATE \(quoted) SET \((sets.isEmpty ? ["till_note = 'x'"] : sets).joined(separator: ", ")) WHERE \(keyMatch)"
+                    }
+                }
+                var refusedBySQL = false
+                do {
+                    try await fixture.sql("web", sql)
+                } catch let error as PostgresError where error.sqlState == "23514" {
+                    refusedBySQL = true
+                }
+                let after = try await state(table, key: key)
+                let wallClock = after?.highWater ?? 0
+                let outcome: LocalUpdate
+                if isDelete {
+                    expected.applyLocalDelete(site: "web", wallClock: wallClock)
+                    outcome = .applied
+                } else {
+                    outcome = expected.applyLocalWrite(site: "web", wallClock: wallClock, isInsert: isInsert, writes: swiftWrites)
+                }
+                if case .refused(let reason) = outcome {
+                    guard check(refusedBySQL, "Swift refused (\(reason)) what the trigger accepted, \(context): \(sql)") else { return }
+                    expected = before
+                } else {
+                    guard check(!refusedBySQL, "the trigger refused what Swift accepted, \(context): \(sql)") else { return }
+                }
+                guard check(
+                    (after ?? table.emptyRow) == expected,
+                    "trigger and Swift differ after \(sql), \(context):\n sql   \(String(describing: after))\n swift \(expected)")
+                else { return }
+                guard try await checkVisible(table, keyMatch: keyMatch, expected: expected, context) else { return }
+            }
+        }
+    }
+
+    /// One random column write: what Swift is told, and the SQL that makes it.
+    private struct Write {
+        let column: Int
+        let swift: ReplicatedRow.ColumnWrite
+        let insertValue: String
+        let updateValue: String
+    }
+
+    private func randomWrites(_ table: CaptureTable, isInsert: Bool, using rng: inout SeededGenerator) -> [Write] {
+        var writes: [Write] = []
+        for (position, entry) in table.replicated.enumerated() where isInsert || Int.random(in: 0..<3, using: &rng) == 0 {
+            let name = entry.column.name.quoted
+            switch entry.column.rule {
+            case .counter:
+                let delta = Int64.random(in: -4...7, using: &rng)
+                writes.append(Write(column: position, swift: .delta(delta), insertValue: "\(delta)", updateValue: "\(name) + \(delta)"))
+            case .status:
+                let value = Int.random(in: 0..<15, using: &rng) == 0 ? "lost" : Self.statuses.randomElement(using: &rng)!
+                writes.append(Write(column: position, swift: .value(value), insertValue: "'\(value)'", updateValue: "'\(value)'"))
+            case .lww:
+                let value = Bool.random(using: &rng) ? nil : ["a", "b", "9.99", "Ab", "é", ""].randomElement(using: &rng)!
+                let sql = value.map { "'\($0)'" } ?? "NULL"
+                writes.append(Write(column: position, swift: .value(value), insertValue: sql, updateValue: sql))
+            case .greatest where entry.column.type.baseName == "timestamp with time zone":
+                let hour = Int.random(in: 8...12, using: &rng)
+                let sql = "'2026-12-0\(Int.random(in: 1...3, using: &rng))T\(hour < 10 ? "0" : "")\(hour):00:00+01'::timestamptz"
+                writes.append(Write(column: position, swift: .value(nil), insertValue: sql, updateValue: sql))
+            case .greatest, .least:
+                let pool = entry.column.type.comparesAsNumber ? ["9", "10", "-3", "10.0", "0.25", "7.5"] : ["b", "a", "ab", "Z", "é"]
+                let value = Int.random(in: 0..<8, using: &rng) == 0 ? nil : pool.randomElement(using: &rng)!
+                let sql = value.map { "'\($0)'" } ?? "NULL"
+                writes.append(Write(column: position, swift: .value(value), insertValue: sql, updateValue: sql))
+            case .local, .immutable:
+                break
+            }
+        }
+        return writes.map { write in
+            // Times: Swift is told the UTC text the capture stores.
+            guard case .greatest = table.replicated[write.column].column.rule,
+                table.replicated[write.column].column.type.baseName == "timestamp with time zone"
+            else { return write }
+            let utc = Self.utcText(write.insertValue)
+            return Write(column: write.column, swift: .value(utc), insertValue: write.insertValue, updateValue: write.updateValue)
+        }
+    }
+
+    /// `'2026-12-02T10:00:00+01'::timestamptz` as capture stores it: `2026-12-02T09:00:00.000000Z`.
+    private static func utcText(_ literal: String) -> String {
+        let inner = literal.split(separator: "'")[0]
+        let day = inner.prefix(10)
+        let hour = Int(inner.dropFirst(11).prefix(2))! - 1
+        return "\(day)T\(hour < 10 ? "0" : "")\(hour):00:00.000000Z"
+    }
+
+    // MARK: - The site
+
+    private static func table(_ name: String, rows: TableSpec.Rows) throws -> CaptureTable {
+        func id(_ text: String) throws -> SQLIdentifier { try SQLIdentifier(exactly: text) }
+        return CaptureTable(
+            id: TableID(name == "StockItem" ? 9001 : 9002), name: QualifiedName(schema: try id("pos"), name: try id(name)),
+            key: [.init(try id("item_id"), .integer), .init(try id("store_id"), .text), .init(try id("lot"), .text)],
+            columns: [
+                .init(try id("qty"), .bigint, .counter), .init(try id("reserved"), .bigint, .counter),
+                .init(try id("price"), .text, .lww), .init(try id("lastSold"), SQLType("numeric"), .greatest),
+                .init(try id("first_seen"), .text, .least), .init(try id("status"), .text, .status(statuses)),
+                .init(try id("till_note"), .text, .local), .init(try id("sold_at"), .timestamptz, .greatest),
+            ],
+            rows: rows)
+    }
+
+    private func install(_ table: CaptureTable) async throws {
+        try await fixture.sql(
+            "web",
+            """
+            CREATE TABLE \(table.name.sql) (item_id int, store_id text, lot text, qty bigint NOT NULL DEFAULT 0,
+                reserved bigint NOT NULL DEFAULT 0, price text, "lastSold" numeric, first_seen text, status text,
+                till_note text DEFAULT 'mine', sold_at timestamptz, PRIMARY KEY (item_id, store_id, lot))
+            """)
+        let script = try CaptureDDL.script(for: table)
+        let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
+        defer { connection.close() }
+        try connection.execute(script: script, label: "install generated capture")
+    }
+
+    /// The stored state of the row, decoded as the daemon will decode it.
+    private func state(_ table: CaptureTable, key: [String]) async throws -> ReplicatedRow? {
+        let fields = try table.stateFields()
+        let select = fields.map { field -> String in
+            switch field.type {
+            case .integers, .texts: return "array_to_string(s.\(field.name.quoted), ',')"
+            default: return "s.\(field.name.quoted)::text"
+            }
+        }
+        let stateTable = "omnisync.\(try SQLIdentifier(exactly: "state:\(table.name.schema.name).\(table.name.name.name)").quoted)"
+        let rows = try await fixture.sql(
+            "web", "SELECT \(select.joined(separator: ", ")) FROM \(stateTable) AS s WHERE item_id = $1 AND store_id = $2 AND lot = $3",
+            key)
+        guard let row = rows.first else { return nil }
+        var values: [StateField] = []
+        for (field, text) in zip(fields, row) {
+            switch field.type {
+            case .integer: values.append(.integer(text.flatMap { Int64($0) }))
+            case .text: values.append(.text(text))
+            case .integers: values.append(.integers(text.map { $0.isEmpty ? [] : $0.split(separator: ",").map { Int64($0)! } }))
+            case .texts: values.append(.texts(text.map { $0.isEmpty ? [] : $0.split(separator: ",").map(String.init) }))
+            }
+        }
+        return try StateEncoding.decode(values, empty: table.emptyRow)
+    }
+
+    /// Writes a merged state and the visible row it shows, as the daemon does (not captured).
+    private func store(_ table: CaptureTable, key: [String], row: ReplicatedRow) async throws {
+        let fields = try table.stateFields()
+        let encoded = StateEncoding.encode(row)
+        var params: [String?] = key
+        var casts: [String] = []
+        for (index, (field, value)) in zip(fields, encoded).enumerated() {
+            switch value {
+            case .integer(let number): params.append(number.map(String.init))
+            case .text(let text): params.append(text)
+            case .integers(let list): params.append(list.map { "{" + $0.map(String.init).joined(separator: ",") + "}" })
+            case .texts(let list): params.append(list.map { "{" + $0.joined(separator: ",") + "}" })
+            }
+            casts.append("$\(index + 4)::\(field.type.rawValue)")
+        }
+        let names = fields.map(\.name.quoted)
+        let stateTable = "omnisync.\(try SQLIdentifier(exactly: "state:\(table.name.schema.name).\(table.name.name.name)").quoted)"
+        let upsert = """
+            INSERT INTO \(stateTable) (item_id, store_id, lot, \(names.joined(separator: ", ")))
+            VALUES ($1::int, $2, $3, \(casts.joined(separator: ", ")))
+            ON CONFLICT (item_id, store_id, lot) DO UPDATE SET \(names.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            """
+        let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
+        defer { connection.close() }
+        try connection.transaction(label: "store merged state") { connection in
+            _ = try connection.query("SET LOCAL omnisync.applying = 'on'", label: "applying")
+            _ = try connection.query(upsert, params, label: "store state")
+            let match = "item_id = $1::int AND store_id = $2 AND lot = $3"
+            guard row.isPresent else {
+                _ = try connection.query("DELETE FROM \(table.name.sql) WHERE \(match)", key, label: "delete visible")
+                return
+            }
+            _ = try connection.query(
+                "INSERT INTO \(table.name.sql) (item_id, store_id, lot) VALUES ($1::int, $2, $3) ON CONFLICT DO NOTHING", key,
+                label: "create visible")
+            var sets: [String] = []
+            var values: [String?] = key
+            for (position, entry) in table.replicated.enumerated() {
+                values.append(row.columns[position].visibleValue)
+                sets.append("\(entry.column.name.quoted) = $\(values.count)::\(entry.column.type.name)")
+            }
+            _ = try connection.query("UPDATE \(table.name.sql) SET \(sets.joined(separator: ", ")) WHERE \(match)", values, label: "write visible")
+        }
+    }
+
+    private func checkVisible(_ table: CaptureTable, keyMatch: String, expected: ReplicatedRow, _ context: String) async throws -> Bool {
+        let columns = table.replicated.map { entry -> String in
+            let name = "r.\(entry.column.name.quoted)"
+            if entry.column.type.baseName == "timestamp with time zone" {
+                return "to_char(\(name) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+            }
+            return "\(name)::text"
+        }
+        let rows = try await fixture.sql("web", "SELECT \(columns.joined(separator: ", ")) FROM \(table.name.sql) AS r WHERE \(keyMatch)")
+        guard expected.isPresent else { return check(rows.isEmpty, "a deleted row is still visible, \(context)") }
+        guard let row = rows.first else { return check(false, "the row is not visible, \(context)") }
+        let shown = expected.columns.map(\.visibleValue)
+        return check(row == shown, "visible \(row) but the state shows \(shown), \(context)")
+    }
+
+    private func check(_ condition: Bool, _ message: @autoclosure () -> String, line: UInt = #line) -> Bool {
+        if !condition { XCTFail(message(), line: line) }
+        return condition
+    }
+}
