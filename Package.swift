@@ -29,7 +29,7 @@ let package = Package(
         // Configuration, capture schema, change feed, applier, status, verify, conflicts.
         .target(
             name: "SyncEngine",
-            dependencies: ["MergeCore", "Postgres", "DaemonKit"],
+            dependencies: ["MergeCore", "Catalog", "Postgres", "DaemonKit"],
             swiftSettings: strict
         ),
         // The command-line front.
