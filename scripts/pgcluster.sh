@@ -85,6 +85,7 @@ init_one() { # DIR I PORT
     echo "unix_socket_directories = '$dir/s$i'"
     echo "max_connections = 200"
     echo "shared_buffers = 32MB"
+    echo "max_prepared_transactions = 10"  # two-phase commit by applications (tests)
     if [ "$durable" = 1 ]; then
       echo "fsync = on"
       echo "synchronous_commit = on"
