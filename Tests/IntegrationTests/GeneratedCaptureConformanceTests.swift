@@ -9,15 +9,16 @@ import XCTest
 /// The generated capture (CaptureDDL: state table, trigger and clamp, installed in a real site)
 /// and MergeCore's `ReplicatedRow` local updates are the two halves of every column rule. Seeded
 /// random writes go through both, write by write, and the stored state must decode to exactly the
-/// row Swift computed from the state just before — for every rule: counter, lww, greatest and
-/// least (numbers, text and UTC times), status, local, and add-wins deletes.
+/// row Swift computed from the state just before — for every rule: counter (with physical counts
+/// through `omnisync.record_count`), lww, greatest and least (numbers, text and UTC times),
+/// status, local, and add-wins deletes.
 ///
 /// Other sites are simulated in Swift: now and then a remote replica writes, and the merge of
 /// both is written into the site as the daemon would write it, so the states also hold other
 /// sites' contributions, counts, deletions and statuses. A failure prints the seed
 /// (`OMNISYNC_SEED=… OMNISYNC_ITERATIONS=1` replays it).
 final class GeneratedCaptureConformanceTests: XCTestCase {
-    private var fixture: SyncFixture!
+    var fixture: SyncFixture!
     private static let statuses = ["placed", "paid", "ready", "cancelled", "collected"]
 
     override func setUp() async throws {
@@ -32,15 +33,15 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
     }
 
     func testEveryRuleOfARowWhoseDeletesAreRefused() async throws {
-        try await runConformance(table: try Self.table("StockItem", rows: .mutable(delete: .refuse)), defaultSeed: 0x9E4_0001)
+        try await runConformance(table: try Self.conformanceTable("StockItem", rows: .mutable(delete: .refuse)), defaultSeed: 0x9E4_0001)
     }
 
     func testEveryRuleOfARowWithAddWinsDeletes() async throws {
-        try await runConformance(table: try Self.table("cart_line", rows: .mutable(delete: .addWins)), defaultSeed: 0x9E4_0002)
+        try await runConformance(table: try Self.conformanceTable("cart_line", rows: .mutable(delete: .addWins)), defaultSeed: 0x9E4_0002)
     }
 
     func testTheGeneratedScriptNamesTheStateTableAndEveryField() async throws {
-        let table = try Self.table("StockItem", rows: .mutable(delete: .refuse))
+        let table = try Self.conformanceTable("StockItem", rows: .mutable(delete: .refuse))
         try await install(table)
         let columns = try await fixture.sql(
             "web",
@@ -52,7 +53,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
     /// A status moved back, out of its list or to NULL fails the application's statement and
     /// changes nothing; so does a DELETE that the table refuses, and a key change.
     func testRefusedWritesFailTheStatementAndChangeNothing() async throws {
-        let table = try Self.table("StockItem", rows: .mutable(delete: .refuse))
+        let table = try Self.conformanceTable("StockItem", rows: .mutable(delete: .refuse))
         try await install(table)
         try await fixture.sql("web", "INSERT INTO pos.\"StockItem\" (item_id, store_id, lot, status) VALUES (1, 's', 'L', 'ready')")
         let before = try await state(table, key: ["1", "s", "L"])
@@ -111,7 +112,16 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                 let sql: String
                 var swiftWrites: [(column: Int, write: ReplicatedRow.ColumnWrite)] = []
                 var isDelete = false
-                if !isInsert, table.deletesAddWins, Int.random(in: 0..<100, using: &rng) < 15 {
+                var count: (column: Int, counted: Int64)?
+                let roll = Int.random(in: 0..<100, using: &rng)
+                if !isInsert, roll < 12 {
+                    // A physical count of one counter, through the contract's entry point.
+                    let counters = table.replicated.enumerated().filter { $0.element.column.rule == .counter }
+                    let chosen = counters.randomElement(using: &rng)!
+                    count = (chosen.offset, Int64.random(in: 0...30, using: &rng))
+                    sql = "SELECT omnisync.record_count('pos.\(table.name.name.quoted)', ARRAY['\(item)', 'store-7', 'L1'], "
+                        + "'\(chosen.element.column.name.name)', \(count!.counted))"
+                } else if !isInsert, table.deletesAddWins, roll < 27 {
                     sql = "DELETE FROM \(quoted) WHERE \(keyMatch)"
                     isDelete = true
                 } else {
@@ -135,7 +145,10 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                 let after = try await state(table, key: key)
                 let wallClock = after?.highWater ?? 0
                 let outcome: LocalUpdate
-                if isDelete {
+                if let count {
+                    expected.applyLocalCount(site: "web", wallClock: wallClock, column: count.column, counted: count.counted)
+                    outcome = .applied
+                } else if isDelete {
                     expected.applyLocalDelete(site: "web", wallClock: wallClock)
                     outcome = .applied
                 } else {
@@ -212,7 +225,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
 
     // MARK: - The site
 
-    private static func table(_ name: String, rows: TableSpec.Rows) throws -> CaptureTable {
+    static func conformanceTable(_ name: String, rows: TableSpec.Rows) throws -> CaptureTable {
         func id(_ text: String) throws -> SQLIdentifier { try SQLIdentifier(exactly: text) }
         return CaptureTable(
             id: TableID(name == "StockItem" ? 9001 : 9002), name: QualifiedName(schema: try id("pos"), name: try id(name)),
@@ -226,6 +239,10 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             rows: rows)
     }
 
+    func installForCounts(_ table: CaptureTable) async throws {
+        try await install(table)
+    }
+
     private func install(_ table: CaptureTable) async throws {
         try await fixture.sql(
             "web",
@@ -234,7 +251,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                 reserved bigint NOT NULL DEFAULT 0, price text, "lastSold" numeric, first_seen text, status text,
                 till_note text DEFAULT 'mine', sold_at timestamptz, PRIMARY KEY (item_id, store_id, lot))
             """)
-        let script = try CaptureDDL.script(for: table)
+        let script = try CaptureDDL.script(for: table) + CaptureDDL.recordCountDispatcher(for: [table])
         let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
         defer { connection.close() }
         try connection.execute(script: script, label: "install generated capture")
@@ -329,5 +346,32 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
     private func check(_ condition: Bool, _ message: @autoclosure () -> String, line: UInt = #line) -> Bool {
         if !condition { XCTFail(message(), line: line) }
         return condition
+    }
+}
+
+extension GeneratedCaptureConformanceTests {
+    /// `omnisync.record_count` names the table, the key in key order and the column; anything
+    /// else is an error in the caller's statement that says what is wrong.
+    func testRecordCountRefusesWhatItCannotCount() async throws {
+        let table = try Self.conformanceTable("StockItem", rows: .mutable(delete: .refuse))
+        try await installForCounts(table)
+        try await fixture.sql("web", "INSERT INTO pos.\"StockItem\" (item_id, store_id, lot, qty) VALUES (1, 's', 'L', 5)")
+        for (statement, code) in [
+            ("SELECT omnisync.record_count('pos.nothing', ARRAY['1', 's', 'L'], 'qty', 1)", "42P01"),
+            ("SELECT omnisync.record_count('pos.\"StockItem\"', ARRAY['1', 's'], 'qty', 1)", "22004"),
+            ("SELECT omnisync.record_count('pos.\"StockItem\"', ARRAY['1', 's', 'L'], 'price', 1)", "42703"),
+            ("SELECT omnisync.record_count('pos.\"StockItem\"', ARRAY['2', 's', 'L'], 'qty', 1)", "P0002"),
+        ] {
+            do {
+                try await fixture.sql("web", statement)
+                XCTFail("accepted: \(statement)")
+            } catch let error as PostgresError {
+                XCTAssertEqual(error.sqlState, code, "\(statement): \(error)")
+            }
+        }
+        try await fixture.sql("web", "SELECT omnisync.record_count('pos.\"StockItem\"', ARRAY['1', 's', 'L'], 'qty', 12)")
+        try await fixture.sql("web", "UPDATE pos.\"StockItem\" SET qty = qty - 1")
+        let shown = try await fixture.value("web", "SELECT qty FROM pos.\"StockItem\"")
+        XCTAssertEqual(shown, "11", "a sale after the count applies on top of it")
     }
 }

@@ -23,6 +23,7 @@ public enum CaptureDDL {
         if table.replicated.contains(where: { [.greatest, .least].contains($0.column.rule) }) {
             parts.append(try clampFunction(table))
         }
+        if let count = try countFunction(table) { parts.append(count) }
         parts.append(try triggers(table))
         return parts.joined(separator: "\n\n") + "\n"
     }

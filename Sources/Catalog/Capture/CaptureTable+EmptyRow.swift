@@ -56,6 +56,10 @@ enum CaptureNames {
         QualifiedName(schema: try SQLIdentifier(exactly: "omnisync"), name: try object("clamp", table))
     }
 
+    static func countFunction(_ table: QualifiedName) throws(SyntaxError) -> QualifiedName {
+        QualifiedName(schema: try SQLIdentifier(exactly: "omnisync"), name: try object("count", table))
+    }
+
     static func field(_ column: SQLIdentifier, _ suffix: String) throws(SyntaxError) -> SQLIdentifier {
         try bounded(column.name + "$" + suffix, keepingSuffix: "$" + suffix)
     }

@@ -180,6 +180,76 @@ END
 $clamp$;
 COMMENT ON FUNCTION "omnisync"."clamp:pos.inventory"() IS 'Keeps the greatest/least columns of pos.inventory at their merged extreme (generated).';
 
+CREATE FUNCTION "omnisync"."count:pos.inventory"(row_key text[], column_name text, counted bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $count$
+DECLARE
+    me text;
+    st "omnisync"."state:pos.inventory";
+    i int;
+    stamp bigint;
+    previous text;
+    k_1 integer;
+    k_2 text;
+BEGIN
+    IF row_key IS NULL OR cardinality(row_key) <> 2 OR array_position(row_key, NULL) IS NOT NULL
+       OR column_name IS NULL OR counted IS NULL THEN
+        RAISE EXCEPTION 'a count of % needs its % key values (%) as text, a counter column and the counted quantity', 'pos.inventory', 2, 'item_id, store_id'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    k_1 := row_key[1]::integer;
+    k_2 := row_key[2]::text;
+    IF column_name NOT IN ('qty') THEN
+        RAISE EXCEPTION '% is not a counter column of % (counters: %)', column_name, 'pos.inventory', 'qty'
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    me := omnisync.require_site();
+    PERFORM 1 FROM "pos"."inventory" AS r WHERE r."item_id" = k_1 AND r."store_id" = k_2 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no % row has the key (%)', 'pos.inventory', array_to_string(row_key, ', ')
+            USING ERRCODE = 'no_data_found', HINT = 'Insert the row first; a count resets an existing row.';
+    END IF;
+    SELECT * INTO st FROM "omnisync"."state:pos.inventory" AS s WHERE s."item_id" = k_1 AND s."store_id" = k_2 FOR UPDATE;
+    IF NOT FOUND OR st.state_format IS DISTINCT FROM 1 THEN
+        RAISE EXCEPTION 'this % row has no sync state of format 1', 'pos.inventory'
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Run omnisync migrate for this site.';
+    END IF;
+    i := array_position(st.sites, me);
+    IF i IS NULL THEN
+        st.sites := st.sites || me;
+        st.versions := st.versions || 0::bigint;
+        st."qty$contrib" := st."qty$contrib" || 0::bigint;
+        i := cardinality(st.sites);
+    END IF;
+    st.versions[i] := st.versions[i] + 1;
+    stamp := greatest(omnisync.wall_clock_us(), st.max_hlc + 1);
+    IF column_name = 'qty' THEN
+        st."qty$reset_hlc" := stamp;
+        st."qty$reset_site" := me;
+        st."qty$reset_base" := counted;
+        st."qty$reset_sites" := st.sites;
+        st."qty$reset_versions" := st.versions;
+        st."qty$reset_observed" := st."qty$contrib";
+    END IF;
+    st.max_hlc := stamp;
+    UPDATE "omnisync"."state:pos.inventory" AS s SET "state_format" = st."state_format", "sites" = st."sites", "versions" = st."versions", "max_hlc" = st."max_hlc", "deleted_hlc" = st."deleted_hlc", "deleted_site" = st."deleted_site", "deleted_sites" = st."deleted_sites", "deleted_versions" = st."deleted_versions", "qty$contrib" = st."qty$contrib", "qty$reset_hlc" = st."qty$reset_hlc", "qty$reset_site" = st."qty$reset_site", "qty$reset_base" = st."qty$reset_base", "qty$reset_sites" = st."qty$reset_sites", "qty$reset_versions" = st."qty$reset_versions", "qty$reset_observed" = st."qty$reset_observed", "price$value" = st."price$value", "price$hlc" = st."price$hlc", "price$site" = st."price$site", "lastSoldAt$value" = st."lastSoldAt$value", "first_price$value" = st."first_price$value", "status$value" = st."status$value", "status$hlc" = st."status$hlc", "status$site" = st."status$site", "status$seen_sites" = st."status$seen_sites", "status$seen_versions" = st."status$seen_versions"
+     WHERE s."item_id" = k_1 AND s."store_id" = k_2;
+    -- The count writes the visible value itself; that write is not a sale.
+    previous := current_setting('omnisync.applying', true);
+    PERFORM set_config('omnisync.applying', 'on', true);
+    IF column_name = 'qty' THEN
+        UPDATE "pos"."inventory" AS r SET "qty" = counted WHERE r."item_id" = k_1 AND r."store_id" = k_2;
+    END IF;
+    PERFORM set_config('omnisync.applying', coalesce(previous, ''), true);
+    INSERT INTO omnisync.outbox (table_id, k1, k2, row_key)
+        VALUES (1001, k_1::text, k_2::text, ARRAY[k_1::text, k_2::text]);
+    IF omnisync.notify_wanted() THEN
+        PERFORM pg_notify('omnisync', '');
+    END IF;
+END
+$count$;
+COMMENT ON FUNCTION "omnisync"."count:pos.inventory"(text[], text, bigint) IS 'A physical count of one counter column of one pos.inventory row (generated).';
+
 CREATE TRIGGER capture AFTER INSERT OR UPDATE OR DELETE ON "pos"."inventory"
     FOR EACH ROW EXECUTE FUNCTION "omnisync"."capture:pos.inventory"();
 CREATE TRIGGER notify AFTER INSERT OR UPDATE OR DELETE ON "pos"."inventory"
