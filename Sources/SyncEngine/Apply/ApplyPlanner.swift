@@ -1,0 +1,151 @@
+import Catalog
+import MergeCore
+
+/// What applying a batch of shipped states to one target must do, decided without I/O: the
+/// driver reads the target's rows, asks the planner, and runs the statements the plan names
+/// (postgres-nio's habit: decide in values, then act). Every decision is unit-tested.
+///
+/// Per row: a state that cannot be decoded, at the source or at the target, is quarantined with
+/// the reason and its row left untouched — never skipped while the cursor moves; otherwise the two
+/// states are joined, the state is written when the join changed it, the visible row is inserted,
+/// updated or deleted to show the join, and the conflicts the join found are recorded. Applying
+/// the same batch again plans nothing: joins are idempotent.
+struct ApplyPlan: Sendable, Equatable {
+    struct StateWrite: Sendable, Equatable {
+        let key: [String]
+        let state: [StateField]
+    }
+
+    /// The visible row to show: the value of every replicated column, in the table's order
+    /// (`local` columns are not touched; an inserted row gets their defaults).
+    struct VisibleWrite: Sendable, Equatable {
+        let key: [String]
+        let values: [String?]
+        /// The target has no visible row for the key yet.
+        let isInsert: Bool
+    }
+
+    struct Quarantine: Sendable, Equatable {
+        let key: [String]
+        let reason: String
+    }
+
+    /// A conflict found by a join, as the target records it. `id` is the same at every site that
+    /// finds the same conflict.
+    struct Conflict: Sendable, Equatable {
+        let id: String
+        let kind: String
+        let key: [String]
+        let column: String
+        /// A JSON object.
+        let detail: String
+    }
+
+    var stateWrites: [StateWrite] = []
+    var visibleWrites: [VisibleWrite] = []
+    var visibleDeletes: [[String]] = []
+    var conflicts: [Conflict] = []
+    var quarantined: [Quarantine] = []
+    /// Rows whose merged values changed and that are present: the table's checks run on them.
+    var changedRows: [[String]] = []
+
+    var isEmpty: Bool {
+        stateWrites.isEmpty && visibleWrites.isEmpty && visibleDeletes.isEmpty && conflicts.isEmpty && quarantined.isEmpty
+    }
+}
+
+/// What the target holds for one key, as the driver read it.
+struct TargetRow: Sendable, Equatable {
+    /// The stored state, nil when the target has none.
+    let state: [StateField]?
+    /// The visible row's replicated columns as capture stores them (the same text forms), nil when
+    /// the target has no visible row.
+    let visible: [String?]?
+}
+
+enum ApplyPlanner {
+    static func plan(
+        table: CaptureTable, incoming: [[String]: [StateField]], target: [[String]: TargetRow]
+    ) -> ApplyPlan {
+        var plan = ApplyPlan()
+        let empty = table.emptyRow
+        let columns = table.replicated.map(\.column)
+        // Sorted, so that a plan is deterministic (the statements order their locks by the typed key).
+        for key in incoming.keys.sorted(by: keyPrecedes) {
+            guard let fields = incoming[key] else { continue }
+            let arriving: ReplicatedRow
+            do {
+                arriving = try StateEncoding.decode(fields, empty: empty)
+            } catch {
+                plan.quarantined.append(.init(key: key, reason: "state at source: \(error)"))
+                continue
+            }
+            let held = target[key]
+            var current = empty
+            if let stored = held?.state {
+                do {
+                    current = try StateEncoding.decode(stored, empty: empty)
+                } catch {
+                    plan.quarantined.append(.init(key: key, reason: "state at target: \(error)"))
+                    continue
+                }
+            }
+            let (merged, found) = current.merging(arriving)
+            if merged != current || held?.state == nil {
+                plan.stateWrites.append(.init(key: key, state: StateEncoding.encode(merged)))
+            }
+            let shown = merged.columns.map(\.visibleValue)
+            if merged.isPresent {
+                if let visible = held?.visible {
+                    if visible != shown { plan.visibleWrites.append(.init(key: key, values: shown, isInsert: false)) }
+                } else {
+                    plan.visibleWrites.append(.init(key: key, values: shown, isInsert: true))
+                }
+                if merged != current { plan.changedRows.append(key) }
+            } else if held?.visible != nil {
+                plan.visibleDeletes.append(key)
+            }
+            for (index, conflict) in found {
+                plan.conflicts.append(record(conflict, table: table, key: key, column: columns[index].name.name))
+            }
+        }
+        return plan
+    }
+
+    private static func record(_ conflict: ColumnConflict, table: CaptureTable, key: [String], column: String) -> ApplyPlan.Conflict {
+        let kind: String, discriminator: String, detail: String
+        switch conflict {
+        case .concurrentCount(let counts):
+            func describe(_ reset: CounterReset) -> String {
+                JSONText.object(ConflictRecord.stampJSON(reset.stamp) + [("counted", String(reset.base))])
+            }
+            kind = "concurrent_count"
+            discriminator = "\(counts.winner.stamp)|\(counts.loser.stamp)"
+            detail = JSONText.object([
+                ("column", JSONText.quote(column)), ("winner", describe(counts.winner)), ("loser", describe(counts.loser)),
+            ])
+        case .concurrentStatus(let statuses):
+            func describe(_ write: ForwardStatus.Write) -> String {
+                JSONText.object(ConflictRecord.stampJSON(write.stamp) + [("value", JSONText.quote(write.value))])
+            }
+            kind = "concurrent_status"
+            // Both writes, in a fixed order: the same pair gives the same id whichever side merges.
+            let stamps = [statuses.winner.stamp, statuses.loser.stamp].sorted()
+            discriminator = stamps.map(\.description).joined(separator: "|")
+            detail = JSONText.object([
+                ("column", JSONText.quote(column)), ("winner", describe(statuses.winner)), ("loser", describe(statuses.loser)),
+            ])
+        }
+        let id = ConflictRecord.stableID(
+            ([kind, table.name.description] + key + [column, discriminator]).joined(separator: "\u{1F}"))
+        return .init(id: id, kind: kind, key: key, column: column, detail: detail)
+    }
+
+    /// Byte order of the key's text parts, part by part.
+    static func keyPrecedes(_ a: [String], _ b: [String]) -> Bool {
+        for (x, y) in zip(a, b) where x != y {
+            return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
+        }
+        return a.count < b.count
+    }
+}
