@@ -257,20 +257,23 @@ actor Link {
     /// Tries again the rows waiting on a lock: ships their current state (which holds every
     /// change the cursor has passed) and applies it without waiting; those still locked stay.
     private func retryLockWaits() async throws {
+        // The next try is scheduled before this one: a site that fails it does not make a tight loop.
+        lockRetryDelay = min(lockRetryDelay * 2, Link.lockRetryLongest)
+        nextLockRetry = .now + lockRetryDelay
         let sourceName = source.name
         let records = try await onTarget { try Quarantine.lockWaits($0, source: sourceName) }
         var still = 0
-        var released = 0
         if !records.isEmpty {
             let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
             let outcome = try await applyBatch(batch, cursor: nil)
             report(outcome: outcome)
             still = outcome.waitingOnLock
-            released = outcome.lockReleased.count
+            if !outcome.lockReleased.isEmpty {
+                lockRetryDelay = Link.lockRetryFirst
+                nextLockRetry = .now + lockRetryDelay
+            }
         }
         setLockWaits(still)
-        lockRetryDelay = released > 0 ? Link.lockRetryFirst : min(lockRetryDelay * 2, Link.lockRetryLongest)
-        nextLockRetry = .now + lockRetryDelay
     }
 
     private func setLockWaits(_ count: Int) {
@@ -282,9 +285,10 @@ actor Link {
         stats.recordLockWaits(source: source.name, target: target.name, count: count)
     }
 
-    /// While rows wait on a lock, wakes the link for its next retry (one timer at a time).
+    /// While rows wait on a lock, wakes the link for its next retry (one timer at a time). Not
+    /// while one of its sites is down: its return wakes the link anyway.
     private func armLockRetry() {
-        guard lockWaits > 0, !lockRetryArmed, !stopping() else { return }
+        guard lockWaits > 0, !lockRetryArmed, !stopping(), source.health.isUp, target.health.isUp else { return }
         lockRetryArmed = true
         let delay = max(nextLockRetry - .now, .milliseconds(10))
         Task { [weak self] in
