@@ -11,6 +11,8 @@ struct QuarantineCommand: Subcommand {
         "row wait behind it; every other row keeps flowing. Fix the cause, then ship the",
         "row again with 'omnisync quarantine retry ID', or stop holding it with",
         "'omnisync quarantine discard ID'. IDs are SITE:N. With --json, one JSON object per line.",
+        "Rows that only wait for an application's row lock are not listed: nothing is wrong",
+        "with them, the daemon applies them once the lock is gone ('omnisync status' counts them).",
     ]
     static let json = OptionSpec(long: "json", help: "print one JSON object per line")
     static let options = [json]

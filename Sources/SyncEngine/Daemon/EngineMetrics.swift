@@ -53,6 +53,10 @@ extension SyncEngine {
             metrics.gauge(
                 "omnisync_apply_last_batch_seconds", help: "Duration of the last batch of peer applied at site.",
                 labels: labels, value: counter.lastBatchSeconds)
+            metrics.gauge(
+                "omnisync_rows_waiting_on_lock",
+                help: "Rows of peer set aside at site because an application there holds them locked.", labels: labels,
+                value: Double(counters.lockWaits[link.name] ?? 0))
             let sourceLabels = ["site": link.source.name, "peer": link.target.name]
             if let backlog = known[link.name] {
                 metrics.gauge(

@@ -18,6 +18,8 @@ final class EngineStats: Sendable {
         var conflicts: [String: [ConflictKind: Int]] = [:]
         var quarantined = 0
         var rounds = 0
+        /// Rows set aside at the target because an application holds them locked, by "source>target".
+        var lockWaits: [String: Int] = [:]
 
         var totalChanges: Int { links.values.reduce(0) { $0 + $1.changes } }
         var totalConflicts: Int { conflicts.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
@@ -41,6 +43,10 @@ final class EngineStats: Sendable {
 
     func recordConflict(site: String, kind: ConflictKind) {
         state.withLock { $0.conflicts[site, default: [:]][kind, default: 0] += 1 }
+    }
+
+    func recordLockWaits(source: String, target: String, count: Int) {
+        state.withLock { $0.lockWaits["\(source)>\(target)"] = count }
     }
 
     func recordQuarantined(_ count: Int) {

@@ -33,6 +33,16 @@ actor Link {
     /// Whether the target holds no quarantined row of this source (checked with the retries):
     /// then a batch needs no quarantine look-up, one round trip less on the latency path.
     private var quarantineEmpty = false
+    /// Rows of this link set aside at the target because an application holds them locked
+    /// (guarantee 10). While there are any, the link tries them again on its own, every
+    /// `lockRetryFirst` at first and backing off to `lockRetryLongest`, so a row follows within
+    /// moments of its release even when nothing else is written.
+    private var lockWaits = 0
+    private var lockRetryDelay = Link.lockRetryFirst
+    private var nextLockRetry = ContinuousClock.now
+    private var lockRetryArmed = false
+    static let lockRetryFirst = Duration.milliseconds(100)
+    static let lockRetryLongest = Duration.milliseconds(500)
 
     nonisolated let progress = LinkProgress()
     nonisolated let wakes: AsyncStream<Void>
@@ -68,6 +78,7 @@ actor Link {
         defer {
             busy = false
             progress.finished(caughtUp: round.caughtUp)
+            armLockRetry()
         }
         do {
             if !loaded {
@@ -82,6 +93,9 @@ actor Link {
             if ContinuousClock.now - lastRetryCheck > .seconds(2) {
                 lastRetryCheck = .now
                 try await retryQuarantined()
+            }
+            if lockWaits > 0, ContinuousClock.now >= nextLockRetry {
+                try await retryLockWaits()
             }
             while !stopping(), let cursor = current {
                 let step = try await deliverPage(after: cursor)
@@ -208,6 +222,9 @@ actor Link {
                     total.rowsWritten += outcome.rowsWritten
                     total.newConflicts += outcome.newConflicts
                     total.newlyQuarantined += outcome.newlyQuarantined
+                    total.newlySetAside += outcome.newlySetAside
+                    total.lockReleased += outcome.lockReleased
+                    total.waitingOnLock += outcome.waitingOnLock
                 } catch let error as PostgresError where Quarantine.isRowError(error) {
                     failed.append(QuarantineEntry(tableID: table.rawValue, key: key, reason: error.description))
                 }
@@ -228,7 +245,8 @@ actor Link {
         let (held, records) = try await onTarget {
             (try Quarantine.count($0, source: sourceName), try Quarantine.retries($0, source: sourceName))
         }
-        quarantineEmpty = held == 0
+        quarantineEmpty = held.all == 0
+        setLockWaits(held.waitingOnLock)
         guard !records.isEmpty else { return }
         let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
         let outcome = try await applyBatch(batch, cursor: nil)
@@ -236,7 +254,71 @@ actor Link {
         report(outcome: outcome)
     }
 
+    /// Tries again the rows waiting on a lock: ships their current state (which holds every
+    /// change the cursor has passed) and applies it without waiting; those still locked stay.
+    private func retryLockWaits() async throws {
+        // The next try is scheduled before this one: a site that fails it does not make a tight loop.
+        lockRetryDelay = min(lockRetryDelay * 2, Link.lockRetryLongest)
+        nextLockRetry = .now + lockRetryDelay
+        let sourceName = source.name
+        let records = try await onTarget { try Quarantine.lockWaits($0, source: sourceName) }
+        var still = 0
+        if !records.isEmpty {
+            let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
+            let outcome = try await applyBatch(batch, cursor: nil)
+            report(outcome: outcome)
+            still = outcome.waitingOnLock
+            if !outcome.lockReleased.isEmpty {
+                lockRetryDelay = Link.lockRetryFirst
+                nextLockRetry = .now + lockRetryDelay
+            }
+        }
+        setLockWaits(still)
+    }
+
+    private func setLockWaits(_ count: Int) {
+        if count > 0, lockWaits == 0 {
+            lockRetryDelay = Link.lockRetryFirst
+            nextLockRetry = .now + lockRetryDelay
+        }
+        lockWaits = count
+        stats.recordLockWaits(source: source.name, target: target.name, count: count)
+    }
+
+    /// While rows wait on a lock, wakes the link for its next retry (one timer at a time). Not
+    /// while one of its sites is down: its return wakes the link anyway.
+    private func armLockRetry() {
+        guard lockWaits > 0, !lockRetryArmed, !stopping(), source.health.isUp, target.health.isUp else { return }
+        lockRetryArmed = true
+        let delay = max(nextLockRetry - .now, .milliseconds(10))
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.lockRetryDue()
+        }
+    }
+
+    private func lockRetryDue() {
+        lockRetryArmed = false
+        wake()
+    }
+
     private func report(outcome: ApplyOutcome) {
+        for key in outcome.newlySetAside {
+            let table = ReplicatedTable(rawValue: key.tableID)
+            logger.info("row set aside, locked at site", ["table": table?.name ?? "table_id \(key.tableID)"])
+            if logger.isEnabled(.debug) {
+                logger.debug(
+                    "row set aside, key", ["table": table?.name ?? "table_id \(key.tableID)", LogKey.key: key.description])
+            }
+        }
+        for key in outcome.lockReleased {
+            let table = ReplicatedTable(rawValue: key.tableID)
+            logger.info("row released, lock gone", ["table": table?.name ?? "table_id \(key.tableID)"])
+        }
+        if !outcome.newlySetAside.isEmpty || !outcome.lockReleased.isEmpty {
+            quarantineEmpty = false
+            setLockWaits(max(0, lockWaits + outcome.newlySetAside.count - outcome.lockReleased.count))
+        }
         for conflict in outcome.newConflicts {
             stats.recordConflict(site: target.name, kind: conflict.kind)
             logger.warning(

@@ -27,11 +27,16 @@ final class SiteHandle: Sendable {
     /// the cursor that covers it commit together, so a server crash can only lose both at once,
     /// and the batch is then delivered again — harmless, since every apply is a join. The
     /// applications' own commits keep the server's durability setting.
+    /// The longest any daemon statement waits on a lock. Row locks held by applications are
+    /// not waited on at all (`Applier.lockAndRead`); this bounds the rest (a table lock, a
+    /// cursor row another daemon holds).
+    static let lockTimeout = "2s"
+
     static let sessionSetup = [
         "SET omnisync.applying = 'on'",
         "SET TimeZone = 'UTC'",
         "SET DateStyle = 'ISO, YMD'",
-        "SET lock_timeout = '2s'",
+        "SET lock_timeout = '\(lockTimeout)'",
         "SET synchronous_commit = off",
         // Short statements only: compiling one (JIT) took 80–120 ms, far more than running it.
         "SET jit = off",

@@ -2,7 +2,9 @@ import Foundation
 import Postgres
 
 /// Rows held in quarantine at any site (`omnisync quarantine`). An entry's id is `SITE:N`, the
-/// site holding it and its number there.
+/// site holding it and its number there. Rows set aside only because an application holds them
+/// locked are not listed (nothing is wrong with them; `omnisync status` counts them per link)
+/// and cannot be retried or discarded here: the daemon releases them itself.
 public struct QuarantineListing: Sendable {
     public struct Entry: Sendable, Equatable {
         public let id: String
@@ -64,12 +66,12 @@ public struct QuarantineLog: Sendable {
     static let listQuery = """
         SELECT id::text, source_site, table_id::text, k1, k2, reason, held::text, retry::text,
                to_char(first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-        FROM omnisync.quarantine ORDER BY first_seen, id
+        FROM omnisync.quarantine WHERE reason <> $1 ORDER BY first_seen, id
         """
 
     public func list() async -> QuarantineListing {
         let results = await SiteQueries(configuration: configuration).each(label: "quarantine") { _, connection in
-            try connection.query(QuarantineLog.listQuery, label: "list quarantine").rows
+            try connection.query(QuarantineLog.listQuery, [Quarantine.lockWaitReason], label: "list quarantine").rows
         }
         var listing = QuarantineListing(entries: [], unreachable: [], anyReachable: false)
         for (site, result) in results {
@@ -99,8 +101,10 @@ public struct QuarantineLog: Sendable {
     public func perform(_ action: QuarantineAction, id: String) async -> QuarantineActionOutcome {
         let statement: String
         switch action {
-        case .retry: statement = "UPDATE omnisync.quarantine SET retry = true WHERE ($1::bigint IS NULL OR id = $1::bigint)"
-        case .discard: statement = "DELETE FROM omnisync.quarantine WHERE ($1::bigint IS NULL OR id = $1::bigint)"
+        case .retry:
+            statement = "UPDATE omnisync.quarantine SET retry = true WHERE ($1::bigint IS NULL OR id = $1::bigint) AND reason <> $2"
+        case .discard:
+            statement = "DELETE FROM omnisync.quarantine WHERE ($1::bigint IS NULL OR id = $1::bigint) AND reason <> $2"
         }
         var sites = configuration.sites
         var number: String?
@@ -115,7 +119,7 @@ public struct QuarantineLog: Sendable {
         let scoped = Configuration(path: configuration.path, daemon: configuration.daemon, sites: sites)
         let entry = number
         let results = await SiteQueries(configuration: scoped).each(label: "quarantine") { _, connection in
-            try connection.query(statement, [entry], label: "quarantine action").affectedRows
+            try connection.query(statement, [entry, Quarantine.lockWaitReason], label: "quarantine action").affectedRows
         }
         var count = 0
         var failures: [String] = []

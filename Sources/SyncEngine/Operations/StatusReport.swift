@@ -7,6 +7,16 @@ public struct StatusReport: Sendable, Equatable {
         /// Changes of this site not yet applied at `peer`; nil when it cannot be measured.
         public let undelivered: Int?
         public let oldestAgeSeconds: Double?
+        /// Rows of this site set aside at `peer` because an application there holds them locked
+        /// (they follow once the lock is released); nil when it cannot be measured.
+        public let waitingOnLock: Int?
+
+        public init(peer: String, undelivered: Int?, oldestAgeSeconds: Double?, waitingOnLock: Int? = nil) {
+            self.peer = peer
+            self.undelivered = undelivered
+            self.oldestAgeSeconds = oldestAgeSeconds
+            self.waitingOnLock = waitingOnLock
+        }
     }
 
     public struct Site: Sendable, Equatable {
@@ -15,7 +25,7 @@ public struct StatusReport: Sendable, Equatable {
         public let error: String?
         public let schemaVersion: Int?
         public let openConflicts: Int?
-        /// Rows held in this site's quarantine.
+        /// Rows held in this site's quarantine (not counting rows waiting on a lock).
         public let quarantined: Int?
         public let peers: [Peer]
     }
@@ -39,7 +49,8 @@ public struct StatusReport: Sendable, Equatable {
             for peer in site.peers {
                 let count = peer.undelivered.map(String.init) ?? "unknown"
                 let age = peer.oldestAgeSeconds.map { String(format: ", oldest %.1fs", $0) } ?? ""
-                lines.append("  to \(peer.peer): \(count) undelivered\(age)")
+                let waiting = peer.waitingOnLock.flatMap { $0 > 0 ? ", \($0) waiting on a lock there" : nil } ?? ""
+                lines.append("  to \(peer.peer): \(count) undelivered\(age)\(waiting)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -52,6 +63,7 @@ public struct StatusReport: Sendable, Equatable {
                     ("peer", JSONText.quote(peer.peer)),
                     ("undelivered", peer.undelivered.map(String.init) ?? "null"),
                     ("oldest_undelivered_age_seconds", peer.oldestAgeSeconds.map { String(format: "%.3f", $0) } ?? "null"),
+                    ("waiting_on_lock", peer.waitingOnLock.map(String.init) ?? "null"),
                 ])
             }.joined(separator: ",") + "]"
             return JSONText.object([
@@ -84,6 +96,8 @@ public struct StatusCollector: Sendable {
         var version: Int?
         var openConflicts: Int?
         var quarantined: Int?
+        /// Rows waiting on a lock here, by source site.
+        var lockWaits: [String: Int]?
         var cursors: [String: LinkCursor] = [:]
     }
 
@@ -112,8 +126,18 @@ public struct StatusCollector: Sendable {
             }
             if identity.version >= 4 {
                 facts.quarantined = Int(
-                    try connection.query("SELECT count(*) FROM omnisync.quarantine", label: "count quarantine")
-                        .rows.first?[0] ?? "")
+                    try connection.query(
+                        "SELECT count(*) FROM omnisync.quarantine WHERE reason <> $1", [Quarantine.lockWaitReason],
+                        label: "count quarantine"
+                    ).rows.first?[0] ?? "")
+                var waits: [String: Int] = [:]
+                for row in try connection.query(
+                    "SELECT source_site, count(*) FROM omnisync.quarantine WHERE reason = $1 GROUP BY source_site",
+                    [Quarantine.lockWaitReason], label: "count lock waits"
+                ).rows {
+                    waits[row[0] ?? ""] = Int(row[1] ?? "") ?? 0
+                }
+                facts.lockWaits = waits
             }
             return facts
         }
@@ -129,6 +153,12 @@ public struct StatusCollector: Sendable {
             }
         }
         let knownCursors = cursorsAtTarget
+        // Rows of S waiting on a lock at T are counted at T.
+        var waitsAtTarget: [String: [String: Int]] = [:]
+        for (site, result) in facts {
+            if case .success(let value) = result, let waits = value.lockWaits { waitsAtTarget[site.name] = waits }
+        }
+        let knownWaits = waitsAtTarget
         let peersBySite = await queries.each(label: "backlog") { site, connection -> [StatusReport.Peer] in
             var peers: [StatusReport.Peer] = []
             for other in configuration.sites where other.name != site.name {
@@ -137,9 +167,11 @@ public struct StatusCollector: Sendable {
                     continue
                 }
                 let backlog = try Backlog.measure(connection, cursor: cursor)
+                let waiting = knownWaits[other.name].map { $0[site.name] ?? 0 }
                 peers.append(
                     StatusReport.Peer(
-                        peer: other.name, undelivered: backlog.undelivered, oldestAgeSeconds: backlog.oldestAgeSeconds))
+                        peer: other.name, undelivered: backlog.undelivered, oldestAgeSeconds: backlog.oldestAgeSeconds,
+                        waitingOnLock: waiting))
             }
             return peers
         }

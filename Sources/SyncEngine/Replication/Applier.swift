@@ -27,6 +27,12 @@ struct ApplyOutcome: Sendable {
     var heldBack = 0
     /// Quarantined rows that a retry applied.
     var released = 0
+    /// Rows an application holds locked here, set aside by this batch for the first time.
+    var newlySetAside: [QuarantinedKey] = []
+    /// Rows that were waiting on a lock and this batch applied.
+    var lockReleased: [QuarantinedKey] = []
+    /// Rows of this batch left waiting on a lock (new or still).
+    var waitingOnLock = 0
 }
 
 /// Applies a batch of shipped states to one target site in one transaction: joins each row's
@@ -44,8 +50,9 @@ enum Applier {
             let keys = batch.states.flatMap { table, states in
                 states.keys.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
             }
-            let (held, retrying) = lookUpQuarantine
-                ? try Quarantine.lookup(connection, source: source, keys: keys) : ([], [])
+            let lookup = lookUpQuarantine
+                ? try Quarantine.lookup(connection, source: source, keys: keys) : Quarantine.Lookup()
+            let held = lookup.held
             if !held.isEmpty {
                 for table in Array(batch.states.keys) {
                     batch.states[table] = batch.states[table]?.filter {
@@ -57,20 +64,30 @@ enum Applier {
             outcome.heldBack = held.count
             var conflicts: [ConflictRecord] = []
             var touchedLines: Set<RowKey> = []
+            // Rows an application holds locked here: set aside, the rest of the batch goes on.
+            var locked: [QuarantinedKey] = []
             // Writes wait here and travel together, with the cursor, in one round trip.
             var writes: [PostgresConnection.Statement] = []
             for table in batch.states.keys.sorted() {
                 guard let states = batch.states[table], !states.isEmpty else { continue }
                 let layout = TableLayout.of(table)
+                let waiting = Set(lookup.waiting.filter { $0.tableID == table.rawValue }.map {
+                    RowKey($0.k1, layout.keyCount > 1 ? $0.k2 : nil)
+                })
+                let skipped: [RowKey]
                 if table.isCounter {
-                    try applyCounters(
-                        connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts,
-                        writes: &writes)
+                    skipped = try applyCounters(
+                        connection, layout: layout, states: states, waiting: waiting, outcome: &outcome,
+                        conflicts: &conflicts, writes: &writes)
                 } else {
-                    try applyRecords(
-                        connection, layout: layout, states: states, outcome: &outcome, conflicts: &conflicts,
-                        writes: &writes)
-                    for (key, state) in states {
+                    skipped = try applyRecords(
+                        connection, layout: layout, states: states, waiting: waiting, outcome: &outcome,
+                        conflicts: &conflicts, writes: &writes)
+                }
+                locked += skipped.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
+                if !table.isCounter {
+                    let skippedKeys = Set(skipped)
+                    for (key, state) in states where !skippedKeys.contains(key) {
                         if table == .orderLines { touchedLines.insert(key) }
                         if table == .returns, case .record(let record) = state, record.fields.count > 1,
                             let orderID = record.fields[0], let line = record.fields[1]
@@ -90,11 +107,15 @@ enum Applier {
             let entries = extra
                 + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
                 + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
-            let stillFailing = Set(entries.map(QuarantinedKey.init))
-            let released = retrying.filter { !stillFailing.contains($0) }
+            let stillFailing = Set(entries.map(QuarantinedKey.init)).union(locked)
+            let released = lookup.retrying.union(lookup.waiting).filter { !stillFailing.contains($0) }
             try Quarantine.release(connection, source: source, keys: Array(released))
             outcome.released = released.count
+            outcome.lockReleased = released.filter { lookup.waiting.contains($0) }
             outcome.newlyQuarantined = try Quarantine.hold(connection, source: source, entries: entries)
+            // In the same transaction as the cursor: a row passed over is never forgotten.
+            outcome.newlySetAside = try Quarantine.holdLockWaits(connection, source: source, keys: locked)
+            outcome.waitingOnLock = Set(locked).count
             if let cursor { writes.append(cursorStatement(cursor)) }
             let results = try connection.pipeline(writes)
             if let cursor, let stored = results.last { try checkCursor(connection, cursor, stored: stored) }
@@ -104,18 +125,18 @@ enum Applier {
 
     // MARK: - Counters
 
+    /// Applies counter states; returns the keys passed over because an application holds them locked.
     private static func applyCounters(
-        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
+        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
-    ) throws {
-        guard case .counter(let visibleColumns, _, _, _) = layout.shape else { return }
+    ) throws -> [RowKey] {
+        guard case .counter(let visibleColumns, _, _, _) = layout.shape,
+            let placeholders = layout.sql.insertPlaceholders
+        else { return [] }
         let keys = states.keys.sorted()
-        let keyParams = keyParameters(keys, layout: layout)
-        // Two statements in one round trip: the read must start after the locks are held.
-        let current = try connection.pipeline([
-            .init(layout.sql.createAndLockRows, keyParams, label: "lock \(layout.table.name) rows"),
-            .init(layout.sql.selectCurrent, keyParams, label: "read \(layout.table.name) rows"),
-        ])[1]
+        let current = try lockAndRead(
+            connection, layout: layout, keys: keys, waiting: waiting, insert: placeholders,
+            insertParameters: { keyParameters($0, layout: layout) })
         let columns = visibleColumns.count
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, [Int64])] = []
@@ -173,6 +194,7 @@ enum Applier {
                 layout.sql.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows"))
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).union(deletes).count
+        return current.skipped
     }
 
     private static func countConflict(_ table: ReplicatedTable, key: RowKey, _ conflict: ResetConflict) -> ConflictRecord {
@@ -187,27 +209,28 @@ enum Applier {
 
     // MARK: - Immutable records
 
+    /// Applies immutable records; returns the keys passed over because an application holds them locked.
     private static func applyRecords(
-        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState],
+        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
-    ) throws {
+    ) throws -> [RowKey] {
         let keys = states.keys.sorted()
         var incoming: [RowKey: ImmutableRecord] = [:]
         for key in keys {
             if case .record(let record)? = states[key], record.fields.count == layout.fieldCount { incoming[key] = record }
         }
-        guard !incoming.isEmpty, let insertMissing = layout.sql.insertMissingRecords else { return }
+        guard !incoming.isEmpty, let insertMissing = layout.sql.insertMissingRecords else { return [] }
         let sortedKeys = incoming.keys.sorted()
-        var params = keyParameters(sortedKeys, layout: layout)
-        for field in 0..<layout.fieldCount {
-            params.append(PostgresArray.literal(sortedKeys.map { incoming[$0]!.fields[field] }))
-        }
-        let lockedKeys = keyParameters(sortedKeys, layout: layout)
-        let current = try connection.pipeline([
-            .init(insertMissing, params, label: "insert \(layout.table.name) rows"),
-            .init(layout.sql.lockRows, lockedKeys, label: "lock \(layout.table.name) rows"),
-            .init(layout.sql.selectCurrent, lockedKeys, label: "read \(layout.table.name) rows"),
-        ])[2]
+        let records = incoming
+        let current = try lockAndRead(
+            connection, layout: layout, keys: sortedKeys, waiting: waiting, insert: insertMissing,
+            insertParameters: { keys in
+                var params = keyParameters(keys, layout: layout)
+                for field in 0..<layout.fieldCount {
+                    params.append(PostgresArray.literal(keys.map { records[$0]!.fields[field] }))
+                }
+                return params
+            })
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, ImmutableRecord)] = []
         for row in current.rows {
@@ -249,6 +272,7 @@ enum Applier {
             writes.append(.init(layout.sql.updateVisible, params, label: "write \(layout.table.name) values"))
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
+        return current.skipped
     }
 
     private static func duplicateConflict(_ layout: TableLayout, key: RowKey, _ duplicate: DuplicateRecord) -> ConflictRecord {
@@ -262,6 +286,133 @@ enum Applier {
         return ConflictRecord(
             kind: .duplicateKey, table: layout.table, key: key,
             discriminator: "\(duplicate.winner.stamp)|\(duplicate.loser.stamp)", detail: detail)
+    }
+
+    // MARK: - Locking without waiting on applications
+
+    /// How long a statement may wait on a row lock it has not seen held before: long enough
+    /// for another writer's short transaction (a sale, or another daemon's batch) to finish,
+    /// far too short for a till's open transaction to hold the batch up.
+    static let contendedLockTimeout = "50ms"
+
+    /// Locks the target's rows for `keys` and reads them (the read starts after the lock, in a
+    /// new statement). Rows the target lacks are inserted first (`insert`: placeholders for
+    /// counters, the records themselves otherwise), locked by their insert. A row another
+    /// transaction holds is not waited on: it is passed over (SKIP LOCKED); one not known to be
+    /// waiting already gets one short wait (`contendedLockTimeout`) before it is. Returns the
+    /// locked rows as `selectCurrent` reads them and the keys passed over.
+    private static func lockAndRead(
+        _ connection: PostgresConnection, layout: TableLayout, keys: [RowKey], waiting: Set<RowKey>, insert: String,
+        insertParameters: ([RowKey]) -> [String?]
+    ) throws -> (rows: [[String?]], skipped: [RowKey]) {
+        let name = layout.table.name
+        let params = keyParameters(keys, layout: layout)
+        // Two statements in one round trip: the read must start after the locks are held.
+        let first = try connection.pipeline([
+            .init(layout.sql.lockRowsNoWait, params, label: "lock \(name) rows"),
+            .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
+        ])
+        var locked = Set(first[0].rows.map { rowKey($0, layout: layout) })
+        var rows = first[1].rows.filter { locked.contains(rowKey($0, layout: layout)) }
+        let present = Set(first[1].rows.map { rowKey($0, layout: layout) })
+        var contended = present.subtracting(locked)
+        let missing = keys.filter { !present.contains($0) }
+        if !missing.isEmpty {
+            let created = try insertBounded(
+                connection, layout: layout, sql: insert, keys: missing, parameters: insertParameters)
+            rows += created.rows
+            locked.formUnion(created.keys)
+            // Inserted meanwhile by another transaction (committed, or still open).
+            contended.formUnion(missing.filter { !created.keys.contains($0) })
+        }
+        let fresh = contended.filter { !waiting.contains($0) }.sorted()
+        if !fresh.isEmpty {
+            let got = try lockBounded(connection, layout: layout, keys: fresh)
+            rows += got.rows
+            locked.formUnion(got.keys)
+        }
+        // In key order, as the rows were locked and as the writes go.
+        let ordered = rows.sorted { rowKey($0, layout: layout) < rowKey($1, layout: layout) }
+        return (ordered, keys.filter { !locked.contains($0) })
+    }
+
+    private static func rowKey(_ row: [String?], layout: TableLayout) -> RowKey {
+        RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+    }
+
+    private static func isLockTimeout(_ error: PostgresError) -> Bool { error.sqlState == "55P03" }
+
+    /// Runs `statements` inside a savepoint with a short `lock_timeout` and returns their results;
+    /// nil when one timed out (the savepoint is rolled back, which also restores the session's
+    /// `lock_timeout` and releases whatever the statements had locked).
+    private static func boundedWait(
+        _ connection: PostgresConnection, _ statements: [PostgresConnection.Statement]
+    ) throws -> [QueryResult]? {
+        let label = statements.first?.label ?? "bounded wait"
+        do {
+            let results = try connection.pipeline(
+                [
+                    .init("SAVEPOINT omnisync_lock", label: label),
+                    .init("SET LOCAL lock_timeout = '\(contendedLockTimeout)'", label: label),
+                ] + statements + [
+                    .init("SET LOCAL lock_timeout = '\(SiteHandle.lockTimeout)'", label: label),
+                    .init("RELEASE SAVEPOINT omnisync_lock", label: label),
+                ])
+            return Array(results[2..<(2 + statements.count)])
+        } catch {
+            guard isLockTimeout(error) else { throw error }
+            _ = try connection.pipeline([
+                .init("ROLLBACK TO SAVEPOINT omnisync_lock", label: label),
+                .init("RELEASE SAVEPOINT omnisync_lock", label: label),
+            ])
+            return nil
+        }
+    }
+
+    /// Inserts the missing rows and reads them. An insert waits for another transaction inserting
+    /// (or having changed) the same key until that one ends, so the wait is bounded, and a key
+    /// that makes it time out is found by halving. Returns the keys inserted (locked by this
+    /// transaction) and their rows.
+    private static func insertBounded(
+        _ connection: PostgresConnection, layout: TableLayout, sql: String, keys: [RowKey],
+        parameters: ([RowKey]) -> [String?]
+    ) throws -> (keys: Set<RowKey>, rows: [[String?]]) {
+        let name = layout.table.name
+        if let results = try boundedWait(connection, [
+            .init(sql, parameters(keys), label: "insert \(name) rows"),
+            .init(layout.sql.selectCurrent, keyParameters(keys, layout: layout), label: "read \(name) rows"),
+        ]) {
+            let inserted = Set(results[0].rows.map { rowKey($0, layout: layout) })
+            return (inserted, results[1].rows.filter { inserted.contains(rowKey($0, layout: layout)) })
+        }
+        guard keys.count > 1 else { return ([], []) }
+        let half = keys.count / 2
+        let first = try insertBounded(
+            connection, layout: layout, sql: sql, keys: Array(keys[..<half]), parameters: parameters)
+        let second = try insertBounded(
+            connection, layout: layout, sql: sql, keys: Array(keys[half...]), parameters: parameters)
+        return (first.keys.union(second.keys), first.rows + second.rows)
+    }
+
+    /// Locks rows that were held a moment ago, waiting for them briefly; after that, takes those
+    /// free by now. Returns the keys locked and their rows, read after the lock.
+    private static func lockBounded(
+        _ connection: PostgresConnection, layout: TableLayout, keys: [RowKey]
+    ) throws -> (keys: Set<RowKey>, rows: [[String?]]) {
+        let params = keyParameters(keys, layout: layout)
+        let name = layout.table.name
+        var results = try boundedWait(connection, [
+            .init(layout.sql.lockRows, params, label: "lock \(name) rows"),
+            .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
+        ])
+        if results == nil {
+            results = try connection.pipeline([
+                .init(layout.sql.lockRowsNoWait, params, label: "lock \(name) rows"),
+                .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
+            ])
+        }
+        let got = Set((results?[0].rows ?? []).map { rowKey($0, layout: layout) })
+        return (got, (results?[1].rows ?? []).filter { got.contains(rowKey($0, layout: layout)) })
     }
 
     // MARK: - Invariants across rows

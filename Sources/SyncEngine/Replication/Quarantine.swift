@@ -19,8 +19,14 @@ enum Quarantine {
         return ["22", "23", "P0", "54"].contains(String(state.prefix(2)))
     }
 
+    /// The reason that marks a row set aside because an application holds it locked here
+    /// (guarantee 10), not because anything is wrong with it. Such a row is tried again with every
+    /// batch that names it and by the link's own short retries, and released once it applies;
+    /// `omnisync quarantine` leaves it out and `omnisync status` counts it per link.
+    static let lockWaitReason = "waiting on a row lock held at this site"
+
     static let selectHeld = """
-        SELECT q.table_id::text, q.k1, q.k2, q.retry::text FROM omnisync.quarantine AS q
+        SELECT q.table_id::text, q.k1, q.k2, q.retry::text, (q.reason = $5)::text FROM omnisync.quarantine AS q
         JOIN unnest($2::int[], $3::text[], $4::text[]) AS k(table_id, k1, k2)
           ON q.table_id = k.table_id AND q.k1 = k.k1 AND q.k2 = k.k2
         WHERE q.source_site = $1
@@ -43,12 +49,30 @@ enum Quarantine {
            SET held = q.held + 1, last_seen = now(), reason = excluded.reason, retry = false
         RETURNING q.table_id::text, q.k1, q.k2, (q.held = 1)::text
         """
-    static let selectRetries = "SELECT table_id::text, k1, k2 FROM omnisync.quarantine WHERE source_site = $1 AND retry"
-    static let countRows = "SELECT count(*) FROM omnisync.quarantine WHERE source_site = $1"
+    /// Sets rows aside as waiting on a lock; a row already waiting keeps its `first_seen` and
+    /// counts one more attempt in `held`. Returns which were set aside by this transaction.
+    static let holdLockWaits = """
+        INSERT INTO omnisync.quarantine AS q (source_site, table_id, k1, k2, reason)
+        SELECT $1, u.table_id, u.k1, u.k2, $5
+        FROM unnest($2::int[], $3::text[], $4::text[]) AS u(table_id, k1, k2)
+        ON CONFLICT (source_site, table_id, k1, k2) DO UPDATE
+           SET last_seen = now(), retry = false, reason = excluded.reason,
+               held = CASE WHEN q.reason = excluded.reason THEN q.held + 1 ELSE 1 END,
+               first_seen = CASE WHEN q.reason = excluded.reason THEN q.first_seen ELSE now() END
+        RETURNING q.table_id::text, q.k1, q.k2, (q.first_seen = now())::text
+        """
+    static let selectRetries = """
+        SELECT table_id::text, k1, k2 FROM omnisync.quarantine WHERE source_site = $1 AND retry AND reason <> $2
+        """
+    static let selectLockWaits = "SELECT table_id::text, k1, k2 FROM omnisync.quarantine WHERE source_site = $1 AND reason = $2"
+    static let countRows = """
+        SELECT count(*), count(*) FILTER (WHERE reason = $2) FROM omnisync.quarantine WHERE source_site = $1
+        """
 
-    /// How many rows of `source` are held here.
-    static func count(_ connection: PostgresConnection, source: String) throws -> Int {
-        Int(try connection.query(countRows, [source], label: "count quarantine").rows.first?[0] ?? "") ?? 0
+    /// How many rows of `source` are held here, and how many of those wait on a lock.
+    static func count(_ connection: PostgresConnection, source: String) throws -> (all: Int, waitingOnLock: Int) {
+        let row = try connection.query(countRows, [source, lockWaitReason], label: "count quarantine").rows.first
+        return (Int(row?[0] ?? "") ?? 0, Int(row?[1] ?? "") ?? 0)
     }
 
     private static func parameters(_ source: String, _ keys: [QuarantinedKey]) -> [String?] {
@@ -64,19 +88,50 @@ enum Quarantine {
         return QuarantinedKey(tableID: table, k1: k1, k2: row[2] ?? "")
     }
 
-    /// Which of `keys` are quarantined for `source` here: held ones, and ones marked for retry.
-    static func lookup(
-        _ connection: PostgresConnection, source: String, keys: [QuarantinedKey]
-    ) throws -> (held: Set<QuarantinedKey>, retrying: Set<QuarantinedKey>) {
-        guard !keys.isEmpty else { return ([], []) }
-        let result = try connection.query(selectHeld, parameters(source, keys), label: "look up quarantine")
-        var held = Set<QuarantinedKey>()
-        var retrying = Set<QuarantinedKey>()
+    /// Which of a batch's keys the quarantine holds for a source.
+    struct Lookup: Sendable {
+        /// Quarantined: the batch's changes of these rows wait behind the held one.
+        var held: Set<QuarantinedKey> = []
+        /// Marked for retry by a person: applied, and released if they apply.
+        var retrying: Set<QuarantinedKey> = []
+        /// Waiting on a lock: tried again (without waiting), and released if they can be locked.
+        var waiting: Set<QuarantinedKey> = []
+    }
+
+    /// Which of `keys` are quarantined for `source` here: held ones, ones marked for retry, and
+    /// ones waiting on a lock.
+    static func lookup(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws -> Lookup {
+        guard !keys.isEmpty else { return Lookup() }
+        let result = try connection.query(
+            selectHeld, parameters(source, keys) + [lockWaitReason], label: "look up quarantine")
+        var lookup = Lookup()
         for row in result.rows {
             guard let key = key(row) else { continue }
-            if row[3] == "true" { retrying.insert(key) } else { held.insert(key) }
+            if row[4] == "true" {
+                lookup.waiting.insert(key)
+            } else if row[3] == "true" {
+                lookup.retrying.insert(key)
+            } else {
+                lookup.held.insert(key)
+            }
         }
-        return (held, retrying)
+        return lookup
+    }
+
+    /// Sets `keys` aside as waiting on a lock; returns those set aside for the first time.
+    static func holdLockWaits(
+        _ connection: PostgresConnection, source: String, keys: [QuarantinedKey]
+    ) throws -> [QuarantinedKey] {
+        guard !keys.isEmpty else { return [] }
+        let unique = Array(Set(keys))
+        let result = try connection.query(
+            holdLockWaits, parameters(source, unique) + [lockWaitReason], label: "set aside locked rows")
+        return result.rows.filter { $0[3] == "true" }.compactMap(key)
+    }
+
+    /// Rows of `source` waiting on a lock here, as records whose current state to ship again.
+    static func lockWaits(_ connection: PostgresConnection, source: String) throws -> [OutboxRecord] {
+        try connection.query(selectLockWaits, [source, lockWaitReason], label: "read lock waits").rows.compactMap(record)
     }
 
     static func countHeld(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws {
@@ -104,18 +159,21 @@ enum Quarantine {
 
     /// Rows of `source` that a person asked to retry.
     static func retries(_ connection: PostgresConnection, source: String) throws -> [OutboxRecord] {
-        try connection.query(selectRetries, [source], label: "read quarantine retries").rows.compactMap { row in
-            key(row).map { key in
-                let arity = ReplicatedTable(rawValue: key.tableID)?.keyColumns.count ?? 2
-                return OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: RowKey(key.k1, arity > 1 ? key.k2 : nil))
-            }
+        try connection.query(selectRetries, [source, lockWaitReason], label: "read quarantine retries").rows
+            .compactMap(record)
+    }
+
+    private static func record(_ row: [String?]) -> OutboxRecord? {
+        key(row).map { key in
+            let arity = ReplicatedTable(rawValue: key.tableID)?.keyColumns.count ?? 2
+            return OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: RowKey(key.k1, arity > 1 ? key.k2 : nil))
         }
     }
 }
 
 /// A row's identity in the quarantine: table number and key parts as stored (a missing second
 /// part is stored as the empty string).
-struct QuarantinedKey: Hashable, Sendable {
+struct QuarantinedKey: Hashable, Sendable, CustomStringConvertible {
     let tableID: Int
     let k1: String
     let k2: String
@@ -132,5 +190,11 @@ struct QuarantinedKey: Hashable, Sendable {
 
     init(_ entry: QuarantineEntry) {
         self.init(tableID: entry.tableID, key: entry.key)
+    }
+
+    /// The key as JSON when the table is known (`{"sku":…,"location":…}`).
+    var description: String {
+        guard let table = ReplicatedTable(rawValue: tableID) else { return "[\(JSONText.quote(k1)),\(JSONText.quote(k2))]" }
+        return RowKey(k1, table.keyColumns.count > 1 ? k2 : nil).json(for: table)
     }
 }

@@ -154,19 +154,22 @@ struct TableLayout: Sendable {
 
     // MARK: - Applying at the target
 
-    /// Creates missing visible rows so that every key can be locked in one ordered statement,
-    /// in the same order applications lock them (visible row first, then its state).
+    /// `sku::text, location::text` — an inserted row's key, as `RETURNING` gives it back.
+    private var returnedKey: String { keyColumns.map { "\($0)::text" }.joined(separator: ", ") }
+
+    /// Counters: creates the visible rows the target lacks (zeros; the merge sets the values),
+    /// locked by their insert, and returns the keys created.
     var insertPlaceholders: String? {
         guard case .counter(let visible, _, _, _) = shape else { return nil }
         let zeros = visible.map { _ in "0" }.joined(separator: ", ")
         let keys = (1...keyCount).map { "k.k\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO \(retailTable) (\(keyColumns.joined(separator: ", ")), \(visible.joined(separator: ", "))) \
-            SELECT \(keys), \(zeros) FROM \(keysUnnest) ORDER BY \(keys) ON CONFLICT DO NOTHING
+            SELECT \(keys), \(zeros) FROM \(keysUnnest) ORDER BY \(keys) ON CONFLICT DO NOTHING RETURNING \(returnedKey)
             """
     }
 
-    /// Inserts incoming records that the target lacks (immutable rows: nothing to lock first).
+    /// Records: inserts the incoming records the target lacks and returns the keys inserted.
     var insertMissingRecords: String? {
         guard case .record(let fields) = shape else { return nil }
         let count = keyCount + fields.count
@@ -174,22 +177,23 @@ struct TableLayout: Sendable {
         let names = (1...count).map { "c\($0)" }.joined(separator: ", ")
         let casts = zip(keyTypes + fields.map(\.type), 1...count).map { "u.c\($1)::\($0)" }.joined(separator: ", ")
         let columns = (keyColumns + fields.map(\.name)).joined(separator: ", ")
-        return "INSERT INTO \(retailTable) (\(columns)) SELECT \(casts) FROM unnest(\(params)) AS u(\(names)) ON CONFLICT DO NOTHING"
+        return """
+            INSERT INTO \(retailTable) (\(columns)) SELECT \(casts) FROM unnest(\(params)) AS u(\(names)) \
+            ON CONFLICT DO NOTHING RETURNING \(returnedKey)
+            """
     }
 
-    /// Locks the target's visible rows for the keys, in key order.
+    /// Locks the target's visible rows for the keys, in key order, and returns the keys locked;
+    /// waits for a row another transaction holds (up to the session's `lock_timeout`).
     var lockRows: String {
-        "SELECT 1 FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) ORDER BY \(keyOrder) FOR UPDATE OF r"
+        "SELECT \(keySelect("r")) FROM \(retailTable) AS r JOIN \(keysUnnest) ON \(keyMatch("r")) ORDER BY \(keyOrder) FOR UPDATE OF r"
     }
 
-    /// Counters: creates the missing visible rows (locked by their insert) and locks the existing
-    /// ones, in one statement.
-    var createAndLockRows: String {
-        guard let placeholders = insertPlaceholders else { return lockRows }
-        return "WITH created AS (\(placeholders) RETURNING 1) \(lockRows)"
-    }
+    /// As `lockRows`, but passes over a row another transaction holds instead of waiting for it
+    /// (guarantee 10: an application's lock is never waited on): the keys returned are the rows locked.
+    var lockRowsNoWait: String { lockRows + " SKIP LOCKED" }
 
-    /// Reads the target's visible rows and states for the keys. Run after `lockRows`, in a new
+    /// Reads the target's visible rows and states for the keys. Run after the rows are locked, in a new
     /// statement: a row lock waited for inside one statement would leave the joined state as of
     /// the statement's start, before the transaction that held the lock committed.
     var selectCurrent: String {
@@ -256,9 +260,10 @@ struct TableStatements: Sendable {
     let selectStates: String
     let selectStatesFirstPage: String
     let selectStatesNextPage: String
+    let insertPlaceholders: String?
     let insertMissingRecords: String?
     let lockRows: String
-    let createAndLockRows: String
+    let lockRowsNoWait: String
     let selectCurrent: String
     let upsertStates: String
     let updateVisible: String
@@ -268,9 +273,10 @@ struct TableStatements: Sendable {
         selectStates = layout.selectStates
         selectStatesFirstPage = layout.selectStatesPage(first: true)
         selectStatesNextPage = layout.selectStatesPage(first: false)
+        insertPlaceholders = layout.insertPlaceholders
         insertMissingRecords = layout.insertMissingRecords
         lockRows = layout.lockRows
-        createAndLockRows = layout.createAndLockRows
+        lockRowsNoWait = layout.lockRowsNoWait
         selectCurrent = layout.selectCurrent
         upsertStates = layout.upsertStates
         updateVisible = layout.updateVisible
