@@ -94,7 +94,8 @@ public struct TableCatalog: Sendable, Equatable {
         }
         var path = [table.name]
         var current = parent
-        while true {
+        // Each step adds a table to the path, so a chain ends or repeats within `byName.count` steps.
+        for _ in 0...byName.count {
             path.append(current.name)
             guard case .with(let next, _) = current.route, let nextSpec = byName[next] else { return }
             if path.contains(next) {

@@ -145,7 +145,8 @@ public struct TableSpec: Sendable, Equatable {
         return resolved
     }
 
-    /// The checks that need only this table (CONTRACT §6.2, §8); the catalog checks `with` targets.
+    /// The checks that need only this table (CONTRACT §6.2, §8); check expressions are checked as
+    /// they are read, and `with` targets by the catalog.
     func validate() throws(DeclarationError) {
         let keyNames = key.map { $0.map(\.name) }
         if let keyNames {
@@ -181,18 +182,11 @@ public struct TableSpec: Sendable, Equatable {
                         + " so route by a key column (or make the table insert_only)")
             }
         }
-        for check in checks {
-            guard let source = sources[Self.checkKey(check.kind)] else { continue }  // built in
-            do { try CheckExpression.validate(check.expression) } catch {
-                throw DeclarationError(line: source.line, key: source.key, message: error.message)
-            }
-        }
     }
 
     /// PostgreSQL's INDEX_MAX_KEYS: a key must be covered by a unique index.
     public static let maxKeyColumns = 32
 
-    static func checkKey(_ kind: String) -> String { "check." + kind }
     static let columnPrefix = "column."
     static let checkPrefix = "check."
 

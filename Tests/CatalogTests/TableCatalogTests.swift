@@ -13,6 +13,7 @@ final class TableCatalogTests: XCTestCase {
         column.qty = counter
         column.price = lww
         check.negative_stock = qty >= 0
+        check.free = price > 0
         route = location store_id
 
         [table pos.receipts]
@@ -175,6 +176,7 @@ final class TableCatalogTests: XCTestCase {
 
             [table pos.inventory]
             route = location store_id
+            check.free = price > 0
             check.negative_stock = qty >= 0
             column.price = lww
             column.qty = counter
@@ -203,8 +205,12 @@ final class TableCatalogTests: XCTestCase {
         let variants = [
             base,
             base + "route = location store",
+            base + "route = location id",
             base + "route = follow customer store",
+            base + "route = follow customer id",
+            base + "route = follow cart store",
             base + "route = with retail.order_lines (id, store)",
+            base + "route = with retail.order_lines (store, id)",
             base + "delete = refuse",
             base.replacingOccurrences(of: "column.qty = counter", with: "column.qty = lww"),
             base.replacingOccurrences(of: "column.qty = counter", with: "column.qty = greatest"),
