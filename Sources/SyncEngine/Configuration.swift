@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Catalog
 import DaemonKit
 
 /// The whole configuration file, validated: daemon settings and the sites in file order.
@@ -17,11 +18,48 @@ public struct Configuration: Sendable, Equatable {
     public var daemon: DaemonSettings
     /// In file order.
     public var sites: [SiteConfig]
+    /// The `[table SCHEMA.NAME]` sections, in file order.
+    public var tables: [TableDeclaration]
+    /// The built-in tables with the declarations merged in, validated across tables.
+    public var catalog: TableCatalog
 
-    public init(path: String, daemon: DaemonSettings = DaemonSettings(), sites: [SiteConfig]) {
+    public init(
+        path: String, daemon: DaemonSettings = DaemonSettings(), sites: [SiteConfig], tables: [TableDeclaration] = [],
+        catalog: TableCatalog = .builtIn
+    ) {
         self.path = path
         self.daemon = daemon
         self.sites = sites
+        self.tables = tables
+        self.catalog = catalog
+    }
+
+    /// The declared tables of the application's own (not the built-in retail ones).
+    public var declaredTables: [TableSpec] {
+        catalog.tables.filter { !$0.isBuiltIn }
+    }
+
+    /// Declared tables are checked (`omnisync check`) but not replicated yet: a configuration that
+    /// declares one, or changes a built-in table's route or checks, is refused by every other
+    /// command rather than run as if the section were not there.
+    public func requireOnlyBuiltInReplication() throws(ConfigurationError) {
+        for declaration in tables {
+            switch declaration {
+            case .table(let spec):
+                throw ConfigurationError(
+                    file: path, line: spec.line, key: nil,
+                    message: "[table \(spec.name)]: declared tables are checked by 'omnisync check' but not yet"
+                        + " replicated by this version; remove the section to run")
+            case .builtIn(let override):
+                let route = override.route ?? .all
+                guard route == .all, override.checks.isEmpty else {
+                    throw ConfigurationError(
+                        file: path, line: override.line, key: override.checks.isEmpty ? "route" : "check.\(override.checks[0].kind)",
+                        message: "[table \(override.name)]: routes and checks of the retail tables are not supported by"
+                            + " this version yet")
+                }
+            }
+        }
     }
 
     public func site(named name: String) -> SiteConfig? {
@@ -30,9 +68,14 @@ public struct Configuration: Sendable, Equatable {
 
     /// Reads and validates the file at `path`. A missing or unreadable file is an error that
     /// names the file and the reason.
-    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+    ///
+    /// A file that declares tables is refused (see `requireOnlyBuiltInReplication`) unless
+    /// `allowingDeclaredTables`, which only `omnisync check` passes.
+    public static func load(path: String, allowingDeclaredTables: Bool = false) throws(ConfigurationError) -> Configuration {
         let text = try readText(path: path)
-        return try parse(text, path: path)
+        let configuration = try parse(text, path: path)
+        if !allowingDeclaredTables { try configuration.requireOnlyBuiltInReplication() }
+        return configuration
     }
 
     /// Validates configuration text; `path` names it in errors.
@@ -47,6 +90,7 @@ public struct Configuration: Sendable, Equatable {
         var daemon = DaemonSettings()
         var daemonLine: Int?
         var sites: [SiteConfig] = []
+        var tables: [TableDeclaration] = []
         for section in document.sections {
             func failure(_ message: String) -> ConfigurationError {
                 ConfigurationError(file: path, line: section.line, key: nil, message: message)
@@ -77,9 +121,27 @@ public struct Configuration: Sendable, Equatable {
                 let draft = try apply(section, of: .site, path: path)
                 sites.append(SiteConfig(name: name, conninfo: draft.conninfo ?? "", line: section.line))
 
+            case "table":
+                guard let name = section.argument else {
+                    throw failure("a table section needs a name: [table SCHEMA.NAME]")
+                }
+                do {
+                    tables.append(
+                        try TableDeclaration.parse(
+                            name: name, line: section.line, entries: section.entries.map { ($0.key, $0.value, $0.line) }))
+                } catch {
+                    throw ConfigurationError(file: path, line: error.line, key: error.key, message: error.message)
+                }
+
             default:
-                throw failure("unknown section [\(section.name)]; expected [daemon] or [site NAME]")
+                throw failure("unknown section [\(section.name)]; expected [daemon], [site NAME] or [table SCHEMA.NAME]")
             }
+        }
+        let catalog: TableCatalog
+        do {
+            catalog = try TableCatalog(declarations: tables)
+        } catch {
+            throw ConfigurationError(file: path, line: error.line, key: error.key, message: error.message)
         }
 
         guard sites.count >= 2 else {
@@ -87,7 +149,7 @@ public struct Configuration: Sendable, Equatable {
                 file: path, line: nil, key: nil,
                 message: "at least two [site NAME] sections are required, found \(sites.count)")
         }
-        return Configuration(path: path, daemon: daemon, sites: sites)
+        return Configuration(path: path, daemon: daemon, sites: sites, tables: tables, catalog: catalog)
     }
 
     /// Checks and stores every entry of one section against the settings table, then checks

@@ -17,6 +17,7 @@ struct Omnisync {
         RunCommand.self,
         StatusCommand.self,
         VerifyCommand.self,
+        CheckCommand.self,
         ConflictsCommand.self,
         ConflictsResolveCommand.self,
         QuarantineCommand.self,

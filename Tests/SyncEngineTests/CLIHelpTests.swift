@@ -28,7 +28,7 @@ final class CLIHelpTests: XCTestCase {
     /// configuration path and an example.
     func testEveryCommandHasCompleteHelp() throws {
         for command in [
-            "migrate", "run", "status", "verify", "conflicts", "conflicts resolve", "quarantine", "quarantine retry",
+            "migrate", "run", "status", "verify", "check", "conflicts", "conflicts resolve", "quarantine", "quarantine retry",
             "quarantine discard",
         ] {
             let words = command.split(separator: " ").map(String.init)
@@ -53,6 +53,7 @@ final class CLIHelpTests: XCTestCase {
           run                  run the sync daemon in the foreground, logging to stderr
           status               show each site's reachability, backlog and open conflicts
           verify               check that every site holds the same reconciled state
+          check                check declared tables at every site against their declarations
           conflicts            list conflicts the daemon could not resolve alone
           conflicts resolve    mark a conflict resolved
           quarantine           list rows held because a change could not be applied

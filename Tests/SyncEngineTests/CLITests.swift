@@ -128,7 +128,7 @@ final class CLITests: XCTestCase {
             (validConfig + "\n\n[site store-2]\nconninfo =\n", ":8: key 'conninfo': must not be empty"),
             (validConfig + "\n\n[site web]\nconninfo = x\n", ":7: duplicate site 'web' (first defined on line 1)"),
             ("[site web]\nconninfo = x\n", ": at least two [site NAME] sections are required, found 1"),
-            ("[deamon]\n" + validConfig, ":1: unknown section [deamon]; expected [daemon] or [site NAME]"),
+            ("[deamon]\n" + validConfig, ":1: unknown section [deamon]; expected [daemon], [site NAME] or [table SCHEMA.NAME]"),
             ("[daemon]\nlog_level = loud\n" + validConfig, ":2: key 'log_level': expected one of debug, info, notice, warning, error, got 'loud'"),
         ]
         for (text, message) in cases {
