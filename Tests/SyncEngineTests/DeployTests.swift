@@ -60,6 +60,30 @@ final class DeployTests: XCTestCase {
         XCTAssertNotNil(settings["WatchdogSec"])
     }
 
+    /// The watchdog's SIGABRT must end a hung daemon at once (DaemonProcessTests checks that the
+    /// binary dies of it); should it not, SIGKILL must follow within seconds, not TimeoutStopSec.
+    func testAHungDaemonIsKilledSoonAfterTheWatchdogFires() throws {
+        let settings = try unitSettings()
+        XCTAssertTrue(settings["Environment"]?.contains("SWIFT_BACKTRACE=enable=no") == true, "\(settings["Environment"] ?? [])")
+        XCTAssertEqual(settings["MemoryDenyWriteExecute"], ["yes"])
+        XCTAssertNil(settings["WatchdogSignal"], "the watchdog must send its default, SIGABRT")
+        let abort = try XCTUnwrap(settings["TimeoutAbortSec"]?.last, "TimeoutAbortSec= is not set")
+        let seconds = try XCTUnwrap(abort.hasSuffix("s") ? Int(abort.dropLast()) : nil, abort)
+        XCTAssertLessThanOrEqual(seconds, 15)
+        XCTAssertGreaterThan(seconds, 0)
+    }
+
+    /// Every `Key=value` line of the unit, by key, in order.
+    func unitSettings() throws -> [String: [String]] {
+        let text = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
+        var settings: [String: [String]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("[") {
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 2 { settings[parts[0], default: []].append(parts[1]) }
+        }
+        return settings
+    }
+
     func testSecurityExposureIsAtMostTwo() throws {
         let analyze = try systemdAnalyze()
         let copy = try unitCopy()

@@ -1,0 +1,90 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `omnisync run` as a process under systemd sees it, without a database: how signals end it and
+/// what its last words look like in the journal.
+final class DaemonProcessTests: XCTestCase {
+    /// Two sites that refuse connections at once: the daemon starts, finds both down, declares
+    /// readiness and keeps retrying.
+    let unreachableSites = """
+        [site web]
+        conninfo = host=127.0.0.1 port=1 dbname=shop connect_timeout=2
+
+        [site store-1]
+        conninfo = host=127.0.0.1 port=1 dbname=pos connect_timeout=2
+        """
+
+    func temporaryFile(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "omnisync-process-\(UUID().uuidString).conf"
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        addTeardownBlock { unlink(path) }
+        return path
+    }
+
+    func environment(_ changes: [String: String?]) -> [String: String] {
+        var all: [String: String?] = ["NOTIFY_SOCKET": nil, "JOURNAL_STREAM": nil, "WATCHDOG_USEC": nil]
+        all.merge(changes) { _, new in new }
+        return Subprocess.environment(adding: all)
+    }
+
+    /// systemd's watchdog sends SIGABRT. The Swift runtime catches it to run swift-backtrace; when
+    /// that cannot start (as under `MemoryDenyWriteExecute=yes`, reproduced here by naming a
+    /// backtracer that does not exist) its handler returns and, unless the daemon restored the
+    /// default action, the process carries on. It must die of the signal, promptly.
+    func testAbortAndQuitEndTheDaemonEvenWhenTheBacktracerCannotRun() throws {
+        let config = try temporaryFile(unreachableSites)
+        for signal in [SIGABRT, SIGQUIT] {
+            let daemon = try Subprocess(
+                try CLIRunner.binary().path, arguments: ["run", "-c", config],
+                environment: environment(["SWIFT_BACKTRACE": "enable=yes,swift-backtrace=/nonexistent/swift-backtrace"]))
+            try waitFor("omnisync ready", in: daemon)
+            daemon.signal(signal)
+            let termination = try daemon.wait(timeout: 10)
+            XCTAssertEqual(termination, .signaled(signal), "signal \(signal); stderr:\n\(daemon.stderr)")
+        }
+    }
+
+    /// A fatal configuration error is the unit's last word before exit 78: in the journal it
+    /// must carry an error priority, like every log line, or `journalctl -p warning` hides it.
+    func testFatalErrorsBeforeTheLoggerCarryTheJournalPriority() throws {
+        let bad = try temporaryFile("[daemon]\nbatch_size = lots\n\n" + unreachableSites)
+        let journal = environment(["JOURNAL_STREAM": "8:4242"])
+        let binary = try CLIRunner.binary().path
+
+        let refused = try Subprocess.run(binary, arguments: ["run", "-c", bad], environment: journal, timeout: 30)
+        XCTAssertEqual(refused.termination, .exited(78), refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix("<3>omnisync: \(bad):2: "), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("batch_size"), refused.stderr)
+
+        let missing = try Subprocess.run(
+            binary, arguments: ["run", "-c", "/nonexistent/omnisync.conf"], environment: journal, timeout: 30)
+        XCTAssertEqual(missing.termination, .exited(78), missing.stderr)
+
+        let usage = try Subprocess.run(binary, arguments: ["run", "--bogus"], environment: journal, timeout: 30)
+        XCTAssertEqual(usage.termination, .exited(64), usage.stderr)
+
+        for run in [refused, missing, usage] {
+            let lines = run.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            XCTAssertFalse(lines.isEmpty)
+            for line in lines {
+                XCTAssertTrue(line.hasPrefix("<3>"), "no error priority: \(line)")
+            }
+            XCTAssertTrue(run.stderr.hasSuffix("\n"))
+        }
+
+        // Outside the journal the same lines are plain.
+        let plain = try Subprocess.run(binary, arguments: ["run", "-c", bad], environment: environment([:]), timeout: 30)
+        XCTAssertEqual(plain.termination, .exited(78))
+        XCTAssertTrue(plain.stderr.hasPrefix("omnisync: \(bad):2: "), plain.stderr)
+    }
+
+    private func waitFor(_ text: String, in daemon: Subprocess, timeout: Double = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !daemon.stderr.contains(text) {
+            guard daemon.isRunning else { return XCTFail("the daemon ended; stderr:\n\(daemon.stderr)") }
+            guard Date() < deadline else { return XCTFail("no \"\(text)\" within \(timeout) s; stderr:\n\(daemon.stderr)") }
+            usleep(20_000)
+        }
+    }
+}
