@@ -79,6 +79,48 @@ final class DaemonProcessTests: XCTestCase {
         XCTAssertTrue(plain.stderr.hasPrefix("omnisync: \(bad):2: "), plain.stderr)
     }
 
+    /// Two sites whose server accepts TCP connections and never says a word: with the default
+    /// `connect_timeout` (10 s) the site is logged unreachable with libpq's timeout, READY comes
+    /// then; with a longer one, startup gives up on it after 15 s. The guide's log table must
+    /// say both, since an operator looks a hanging site up there.
+    func testASiteThatHangsAtStartIsReportedAsTheGuideSays() throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let config = try temporaryFile(
+            """
+            [site web]
+            conninfo = host=127.0.0.1 port=\(silent.port) dbname=shop
+
+            [site store-1]
+            conninfo = host=127.0.0.1 port=\(silent.port) dbname=pos connect_timeout=40
+            """)
+        let started = Date()
+        let daemon = try Subprocess(
+            try CLIRunner.binary().path, arguments: ["run", "-c", config], environment: environment([:]))
+        try waitFor("omnisync ready", in: daemon, timeout: 30)
+        let ready = Date().timeIntervalSince(started)
+        daemon.signal(SIGKILL)
+        _ = try daemon.wait(timeout: 10)
+        XCTAssertLessThan(ready, 25, "startup waited longer than its 15 s bound")
+
+        let lines = daemon.stderr.split(separator: "\n").map(String.init)
+        let unreachable = lines.first { $0.contains("msg=\"site unreachable\" site=web ") }
+        XCTAssertTrue(unreachable?.contains("timeout expired while connecting") == true, daemon.stderr)
+        XCTAssertTrue(
+            lines.contains { $0.contains("msg=\"site not answering at start, ready without it\" site=store-1") },
+            daemon.stderr)
+        XCTAssertFalse(lines.contains { $0.contains("site=store-1") && $0.contains("site unreachable") }, daemon.stderr)
+
+        let guide = try String(
+            contentsOf: DeployTests.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let table = guide.split(separator: "\n").filter { $0.hasPrefix("| warning | `site ") }
+        let unreachableRow = table.first { $0.hasPrefix("| warning | `site unreachable` |") } ?? ""
+        XCTAssertTrue(unreachableRow.contains("timeout expired while connecting"), "guide: \(unreachableRow)")
+        XCTAssertTrue(unreachableRow.contains("connect_timeout"), "guide: \(unreachableRow)")
+        let notAnsweringRow = table.first { $0.contains("`site not answering at start, ready without it`") } ?? ""
+        XCTAssertTrue(notAnsweringRow.contains("connect_timeout"), "guide: \(notAnsweringRow)")
+    }
+
     private func waitFor(_ text: String, in daemon: Subprocess, timeout: Double = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !daemon.stderr.contains(text) {
@@ -86,5 +128,41 @@ final class DaemonProcessTests: XCTestCase {
             guard Date() < deadline else { return XCTFail("no \"\(text)\" within \(timeout) s; stderr:\n\(daemon.stderr)") }
             usleep(20_000)
         }
+    }
+}
+
+/// A TCP socket on 127.0.0.1 that listens and never accepts: the kernel completes the handshake,
+/// and a client then waits for a server greeting that never comes.
+private final class SilentListener {
+    let descriptor: Int32
+    let port: UInt16
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        guard descriptor >= 0 else { throw Failure(description: "socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(descriptor, 64) == 0 else { throw Failure(description: "bind/listen: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        self.port = UInt16(bigEndian: address.sin_port)
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
     }
 }
