@@ -15,6 +15,7 @@ struct Omnisync {
     static let commands: [any Subcommand.Type] = [
         MigrateCommand.self,
         RunCommand.self,
+        ReloadCommand.self,
         StatusCommand.self,
         VerifyCommand.self,
         ConflictsCommand.self,

@@ -1,4 +1,5 @@
 import Foundation
+import SyncEngine
 import TestSupport
 import XCTest
 
@@ -119,6 +120,75 @@ final class DaemonProcessTests: XCTestCase {
         XCTAssertTrue(unreachableRow.contains("connect_timeout"), "guide: \(unreachableRow)")
         let notAnsweringRow = table.first { $0.contains("`site not answering at start, ready without it`") } ?? ""
         XCTAssertTrue(notAnsweringRow.contains("connect_timeout"), "guide: \(notAnsweringRow)")
+    }
+
+    /// `omnisync reload`, the unit's ExecReload=: returns once the daemon runs with the new file
+    /// (a log level at once; a new site after its connections were renewed), and fails with 78,
+    /// naming file, line and key, for a file with a mistake, which the daemon never hears of.
+    func testReloadWaitsForTheNewConfigurationAndFailsForABadFile() throws {
+        let runtime = NSTemporaryDirectory() + "omnisync-runtime-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let config = try temporaryFile(unreachableSites)
+        let binary = try CLIRunner.binary().path
+        let withRuntime = environment(["RUNTIME_DIRECTORY": runtime])
+        let daemon = try Subprocess(binary, arguments: ["run", "-c", config], environment: withRuntime)
+        defer { daemon.signal(SIGKILL) }
+        try waitFor("omnisync ready", in: daemon)
+        func reload() throws -> (termination: Subprocess.Termination, stdout: String, stderr: String) {
+            try Subprocess.run(
+                binary, arguments: ["reload", "-c", config, "--pid", String(daemon.pid)], environment: withRuntime, timeout: 90)
+        }
+
+        try ("[daemon]\nlog_level = debug\n\n" + unreachableSites).write(toFile: config, atomically: true, encoding: .utf8)
+        let levelChanged = try reload()
+        XCTAssertEqual(levelChanged.termination, .exited(0), levelChanged.stderr)
+        XCTAssertTrue(daemon.stderr.contains(#"msg="configuration reloaded" config="#), daemon.stderr)
+
+        // A new site: the engine restarts in place; reload returns after it is ready again.
+        let threeSites = "[daemon]\nlog_level = debug\n\n" + unreachableSites
+            + "\n\n[site store-2]\nconninfo = host=127.0.0.1 port=1 dbname=pos2 connect_timeout=2\n"
+        try threeSites.write(toFile: config, atomically: true, encoding: .utf8)
+        let siteAdded = try reload()
+        XCTAssertEqual(siteAdded.termination, .exited(0), siteAdded.stderr)
+        XCTAssertTrue(daemon.stderr.contains(#"msg="configuration applied" sites_up=0 sites=3"#), daemon.stderr)
+
+        // A mistake: refused before any signal, with the place of the mistake.
+        try ("[daemon]\nbatch_size = lots\n\n" + unreachableSites).write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try reload()
+        XCTAssertEqual(refused.termination, .exited(78), refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix("omnisync: \(config):2: key 'batch_size'"), refused.stderr)
+        usleep(300_000)
+        XCTAssertFalse(daemon.stderr.contains("configuration not reloaded"), "the daemon was signalled")
+        XCTAssertEqual(daemon.stderr.components(separatedBy: "msg=\"configuration reloaded\"").count - 1, 2)
+        XCTAssertTrue(daemon.isRunning)
+
+        // No daemon behind the PID, and no runtime directory to wait through.
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(try daemon.wait(timeout: 20), .exited(0), daemon.stderr)
+        try threeSites.write(toFile: config, atomically: true, encoding: .utf8)
+        let gone = try reload()
+        XCTAssertEqual(gone.termination, .exited(1), gone.stderr)
+        let outside = try Subprocess.run(
+            binary, arguments: ["reload", "-c", config, "--pid", String(getpid())], environment: environment([:]), timeout: 30)
+        XCTAssertEqual(outside.termination, .exited(64), outside.stderr)
+        XCTAssertTrue(outside.stderr.contains("RUNTIME_DIRECTORY"), outside.stderr)
+    }
+
+    /// What the daemon writes for `omnisync reload`, read back.
+    func testReloadReportRoundTrips() throws {
+        for report in [
+            ReloadReport(pid: 42, generation: 0, error: nil),
+            ReloadReport(pid: 42, generation: 7, error: "/etc/omnisync/omnisync.conf:3: key 'x': unknown key"),
+        ] {
+            let path = NSTemporaryDirectory() + "omnisync-report-\(UUID().uuidString)"
+            defer { unlink(path) }
+            try report.write(to: path)
+            XCTAssertEqual(ReloadReport.read(path: path), report)
+        }
+        XCTAssertEqual(ReloadReport.path(environment: ["RUNTIME_DIRECTORY": "/run/omnisync"]), "/run/omnisync/reload")
+        XCTAssertNil(ReloadReport.path(environment: [:]))
+        XCTAssertNil(ReloadReport(text: "42\n"))
     }
 
     private func waitFor(_ text: String, in daemon: Subprocess, timeout: Double = 20) throws {

@@ -49,7 +49,8 @@ final class DeployTests: XCTestCase {
         }
         let required: [String: String] = [
             "Type": "notify", "ExecStart": "/usr/local/bin/omnisync run -c /etc/omnisync/omnisync.conf",
-            "ExecReload": "/bin/kill -HUP $MAINPID", "Restart": "on-failure", "RestartPreventExitStatus": "78",
+            "ExecReload": "/usr/local/bin/omnisync reload -c /etc/omnisync/omnisync.conf --pid $MAINPID",
+            "RuntimeDirectory": "omnisync", "Restart": "on-failure", "RestartPreventExitStatus": "78",
             "User": "omnisync", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
             "PrivateTmp": "yes", "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
         ]
@@ -137,6 +138,7 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(other.termination, .exited(0), other.stderr)
         let unit = try String(contentsOfFile: stage + "/etc/systemd/system/omnisync.service", encoding: .utf8)
         XCTAssertTrue(unit.contains("\nExecStart=/opt/omnisync/bin/omnisync run -c /etc/omnisync/omnisync.conf\n"), unit)
+        XCTAssertTrue(unit.contains("\nExecReload=/opt/omnisync/bin/omnisync reload -c /etc/omnisync/omnisync.conf --pid $MAINPID\n"), unit)
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: stage + "/opt/omnisync/bin/omnisync"))
 
         let usage = try Subprocess.run(script, arguments: ["--frobnicate"], environment: environment, timeout: 30)
