@@ -35,12 +35,15 @@ final class DaemonProcessTests: XCTestCase {
     /// default action, the process carries on. It must die of the signal, promptly.
     func testAbortAndQuitEndTheDaemonEvenWhenTheBacktracerCannotRun() throws {
         let config = try temporaryFile(unreachableSites)
-        for signal in [SIGABRT, SIGQUIT] {
+        // The last case is the watchdog's: a stopped (hung) process gets SIGABRT, then SIGCONT.
+        for (signal, stopped) in [(SIGABRT, false), (SIGQUIT, false), (SIGABRT, true)] {
             let daemon = try Subprocess(
                 try CLIRunner.binary().path, arguments: ["run", "-c", config],
                 environment: environment(["SWIFT_BACKTRACE": "enable=yes,swift-backtrace=/nonexistent/swift-backtrace"]))
             try waitFor("omnisync ready", in: daemon)
+            if stopped { daemon.signal(SIGSTOP) }
             daemon.signal(signal)
+            if stopped { daemon.signal(SIGCONT) }
             let termination = try daemon.wait(timeout: 10)
             XCTAssertEqual(termination, .signaled(signal), "signal \(signal); stderr:\n\(daemon.stderr)")
         }
