@@ -13,10 +13,25 @@ public enum Console {
         write(text + "\n", to: 1)
     }
 
-    /// Writes `text` followed by a newline to standard error.
-    public static func err(_ text: String) {
-        write(text + "\n", to: 2)
+    /// Writes `text` followed by a newline to standard error. Under systemd (`JOURNAL_STREAM`
+    /// set) each of its lines starts with `<N>`, the journal priority of `level`, as the log
+    /// lines do: a command's last words (a configuration error before any logger exists) are
+    /// then shown by `journalctl -p err`.
+    public static func err(_ text: String, level: LogLevel = .error) {
+        write(journalLines(text, level: level, journald: stderrIsJournal), to: 2)
     }
+
+    /// `text` as newline-terminated lines, each with `<N>` (the priority of `level`) first when
+    /// `journald`.
+    public static func journalLines(_ text: String, level: LogLevel, journald: Bool) -> String {
+        guard journald else { return text + "\n" }
+        let prefix = "<\(level.journaldPriority)>"
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { prefix + $0 + "\n" }.joined()
+    }
+
+    /// Whether systemd connected standard error to the journal (read once).
+    public static let stderrIsJournal: Bool = getenv("JOURNAL_STREAM") != nil
 
     /// Writes all of `text` to `fileDescriptor`; `false` when the descriptor failed.
     @discardableResult

@@ -15,6 +15,7 @@ struct Omnisync {
     static let commands: [any Subcommand.Type] = [
         MigrateCommand.self,
         RunCommand.self,
+        ReloadCommand.self,
         StatusCommand.self,
         VerifyCommand.self,
         CheckCommand.self,
@@ -26,6 +27,9 @@ struct Omnisync {
     ]
 
     static func main() async {
+        // A SIGABRT (systemd's watchdog) must end the process even when the runtime's crash
+        // handler cannot start its backtracer, as under the unit's MemoryDenyWriteExecute=yes.
+        FatalSignals.restoreDefaultActions()
         let code = await run(Array(CommandLine.arguments.dropFirst()))
         exit(code.rawValue)
     }

@@ -39,6 +39,14 @@ final class StderrLogHandlerTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("<4>ts="), lines[1])
     }
 
+    /// A command's own error lines (`Console.err`) carry the priority as the log lines do, every
+    /// line of a message that has several.
+    func testConsoleLinesCarryTheirPriorityForTheJournal() {
+        XCTAssertEqual(Console.journalLines("omnisync: bad", level: .error, journald: true), "<3>omnisync: bad\n")
+        XCTAssertEqual(Console.journalLines("one\ntwo", level: .warning, journald: true), "<4>one\n<4>two\n")
+        XCTAssertEqual(Console.journalLines("one\ntwo", level: .error, journald: false), "one\ntwo\n")
+    }
+
     func testLevelAndFormatChangeAtRunTime() throws {
         let lines = try capture { handler in
             let logger = Logger(handler: handler)

@@ -28,7 +28,8 @@ final class CLIHelpTests: XCTestCase {
     /// configuration path and an example.
     func testEveryCommandHasCompleteHelp() throws {
         for command in [
-            "migrate", "run", "status", "verify", "check", "conflicts", "conflicts resolve", "quarantine", "quarantine retry",
+            "migrate", "run", "reload", "status", "verify", "check", "conflicts", "conflicts resolve", "quarantine",
+            "quarantine retry",
             "quarantine discard",
         ] {
             let words = command.split(separator: " ").map(String.init)
@@ -51,6 +52,7 @@ final class CLIHelpTests: XCTestCase {
         Commands:
           migrate              install or upgrade the omnisync schema in every site (or one)
           run                  run the sync daemon in the foreground, logging to stderr
+          reload               check the configuration, make the running daemon reload it and wait
           status               show each site's reachability, backlog and open conflicts
           verify               check that every site holds the same reconciled state
           check                check declared tables at every site against their declarations

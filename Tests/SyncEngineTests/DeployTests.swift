@@ -49,7 +49,8 @@ final class DeployTests: XCTestCase {
         }
         let required: [String: String] = [
             "Type": "notify", "ExecStart": "/usr/local/bin/omnisync run -c /etc/omnisync/omnisync.conf",
-            "ExecReload": "/bin/kill -HUP $MAINPID", "Restart": "on-failure", "RestartPreventExitStatus": "78",
+            "ExecReload": "/usr/local/bin/omnisync reload -c /etc/omnisync/omnisync.conf --pid $MAINPID",
+            "RuntimeDirectory": "omnisync", "Restart": "on-failure", "RestartPreventExitStatus": "78",
             "User": "omnisync", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
             "PrivateTmp": "yes", "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
         ]
@@ -58,6 +59,30 @@ final class DeployTests: XCTestCase {
         }
         XCTAssertEqual(settings["SystemCallFilter"]?.first, "@system-service")
         XCTAssertNotNil(settings["WatchdogSec"])
+    }
+
+    /// The watchdog's SIGABRT must end a hung daemon at once (DaemonProcessTests checks that the
+    /// binary dies of it); should it not, SIGKILL must follow within seconds, not TimeoutStopSec.
+    func testAHungDaemonIsKilledSoonAfterTheWatchdogFires() throws {
+        let settings = try unitSettings()
+        XCTAssertTrue(settings["Environment"]?.contains("SWIFT_BACKTRACE=enable=no") == true, "\(settings["Environment"] ?? [])")
+        XCTAssertEqual(settings["MemoryDenyWriteExecute"], ["yes"])
+        XCTAssertNil(settings["WatchdogSignal"], "the watchdog must send its default, SIGABRT")
+        let abort = try XCTUnwrap(settings["TimeoutAbortSec"]?.last, "TimeoutAbortSec= is not set")
+        let seconds = try XCTUnwrap(abort.hasSuffix("s") ? Int(abort.dropLast()) : nil, abort)
+        XCTAssertLessThanOrEqual(seconds, 15)
+        XCTAssertGreaterThan(seconds, 0)
+    }
+
+    /// Every `Key=value` line of the unit, by key, in order.
+    func unitSettings() throws -> [String: [String]] {
+        let text = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
+        var settings: [String: [String]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("[") {
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 2 { settings[parts[0], default: []].append(parts[1]) }
+        }
+        return settings
     }
 
     func testSecurityExposureIsAtMostTwo() throws {
@@ -113,6 +138,7 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(other.termination, .exited(0), other.stderr)
         let unit = try String(contentsOfFile: stage + "/etc/systemd/system/omnisync.service", encoding: .utf8)
         XCTAssertTrue(unit.contains("\nExecStart=/opt/omnisync/bin/omnisync run -c /etc/omnisync/omnisync.conf\n"), unit)
+        XCTAssertTrue(unit.contains("\nExecReload=/opt/omnisync/bin/omnisync reload -c /etc/omnisync/omnisync.conf --pid $MAINPID\n"), unit)
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: stage + "/opt/omnisync/bin/omnisync"))
 
         let usage = try Subprocess.run(script, arguments: ["--frobnicate"], environment: environment, timeout: 30)

@@ -38,14 +38,23 @@ ensure_systemd_analyze() { # NAME
   local name=$1
   command -v systemd-analyze >/dev/null 2>&1 && return 0
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    if ! apt-cache policy systemd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    if ! has_install_candidate systemd; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -q >&2 || true
     fi
-    if apt-cache policy systemd 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    if has_install_candidate systemd; then
       echo "$name: installing systemd (for systemd-analyze)" >&2
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd >&2 && return 0
     fi
   fi
   echo "$name: systemd-analyze is missing (apt-get install systemd); the unit file tests will be skipped" >&2
+}
+
+# Whether apt can install PACKAGE. apt-cache's output is read whole before it is searched: with
+# `apt-cache … | grep -q` under `set -o pipefail`, grep stops at the first match, apt-cache dies
+# of SIGPIPE writing the rest, and the pipeline fails although the candidate was found.
+has_install_candidate() { # PACKAGE
+  local policy
+  policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
+  [[ $policy =~ Candidate:\ [0-9] ]]
 }

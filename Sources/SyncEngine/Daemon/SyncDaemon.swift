@@ -16,17 +16,26 @@ public final class SyncDaemon: Sendable {
     private let logger: Logger
     private let logHandler: StderrLogHandler
     private let control = Mutex(Control())
+    /// Where each reload's outcome is written for `omnisync reload`; nil outside systemd.
+    private let reloadReportPath: String?
 
     private struct Control: Sendable {
         var engine: SyncEngine?
         var stopRequested = false
         var pending: Configuration?
+        /// SIGHUPs handled so far: the generation of the next reload report.
+        var reloads = 0
     }
 
-    public init(configuration: Configuration, logger: Logger, logHandler: StderrLogHandler) {
+    /// - Parameter environment: read once, for `RUNTIME_DIRECTORY` (see ``ReloadReport``).
+    public init(
+        configuration: Configuration, logger: Logger, logHandler: StderrLogHandler,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.initialConfiguration = configuration
         self.logger = logger
         self.logHandler = logHandler
+        self.reloadReportPath = ReloadReport.path(environment: environment)
     }
 
     public func run() async throws -> ExitCode {
@@ -38,6 +47,7 @@ public final class SyncDaemon: Sendable {
                 LogKey.version: SyncDaemon.version, LogKey.config: initialConfiguration.path,
                 "sites": initialConfiguration.sites.map(\.name).joined(separator: ","),
             ])
+        report(ReloadReport(pid: getpid(), generation: 0, error: nil))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 for await signal in signals { handle(signal, notifier: notifier) }
@@ -65,9 +75,12 @@ public final class SyncDaemon: Sendable {
             let applied = reloading
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await SyncDaemon.superviseLoop(engine: engine, notifier: notifier) }
-                await engine.run(onReady: { [logger] in
+                await engine.run(onReady: { [self] in
                     notifier.ready()
                     notifier.status(engine.statusLine())
+                    if applied {
+                        report(ReloadReport(pid: getpid(), generation: control.withLock { $0.reloads }, error: nil))
+                    }
                     logger.notice(
                         applied ? "configuration applied" : "omnisync ready", ["sites_up": engine.sitesUp, "sites": sites])
                 })
@@ -128,13 +141,17 @@ public final class SyncDaemon: Sendable {
 
     private func reload(notifier: SystemdNotifier) {
         notifier.reloading()
-        let current = control.withLock { $0.pending ?? $0.engine?.configuration } ?? initialConfiguration
+        let (current, generation) = control.withLock { state -> (Configuration, Int) in
+            state.reloads += 1
+            return (state.pending ?? state.engine?.configuration ?? initialConfiguration, state.reloads)
+        }
         let next: Configuration
         do {
             next = try Configuration.load(path: current.path)
         } catch {
             logger.error("configuration not reloaded", [LogKey.config: current.path, LogKey.error: "\(error)"])
             notifier.ready()
+            report(ReloadReport(pid: getpid(), generation: generation, error: "\(error)"))
             return
         }
         logHandler.minimumLevel = next.daemon.logLevel
@@ -159,6 +176,18 @@ public final class SyncDaemon: Sendable {
             engine?.stop()
         } else {
             notifier.ready()
+            report(ReloadReport(pid: getpid(), generation: generation, error: nil))
+        }
+    }
+
+    /// Writes `report` for `omnisync reload` (replacing the file whole, so a reader never sees
+    /// half of it); a failure is logged and the daemon carries on.
+    private func report(_ report: ReloadReport) {
+        guard let reloadReportPath else { return }
+        do {
+            try report.write(to: reloadReportPath)
+        } catch {
+            logger.warning("reload report not written", ["path": reloadReportPath, LogKey.error: "\(error)"])
         }
     }
 
@@ -176,5 +205,57 @@ public final class SyncDaemon: Sendable {
             keys.append("[site \(name)]")
         }
         return keys
+    }
+}
+
+/// The outcome of the daemon's last reload, in `$RUNTIME_DIRECTORY/reload` (the unit's
+/// `RuntimeDirectory=omnisync`): how `omnisync reload`, systemd's `ExecReload=`, learns that the
+/// daemon has applied the new file — or refused it — before it returns. Generation 0 is written
+/// at start; each SIGHUP's outcome carries the count of SIGHUPs handled, once the daemon is ready
+/// again with the new configuration (connections renewed, if they had to be).
+public struct ReloadReport: Sendable, Equatable {
+    public var pid: Int32
+    public var generation: Int
+    /// Why the file was refused; nil when it was applied.
+    public var error: String?
+
+    public init(pid: Int32, generation: Int, error: String?) {
+        self.pid = pid
+        self.generation = generation
+        self.error = error
+    }
+
+    /// `$RUNTIME_DIRECTORY/reload` (the first directory when systemd lists several).
+    public static func path(environment: [String: String]) -> String? {
+        guard let directories = environment["RUNTIME_DIRECTORY"],
+            let first = directories.split(separator: ":").first, !first.isEmpty
+        else { return nil }
+        return String(first) + "/reload"
+    }
+
+    /// `pid generation`, then `applied` or `refused` and the error, one per line.
+    var text: String {
+        "\(pid) \(generation)\n" + (error.map { "refused\n" + $0.replacingOccurrences(of: "\n", with: " ") + "\n" } ?? "applied\n")
+    }
+
+    public init?(text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 2 else { return nil }
+        let head = lines[0].split(separator: " ")
+        guard head.count == 2, let pid = Int32(head[0]), let generation = Int(head[1]) else { return nil }
+        switch lines[1] {
+        case "applied": self.init(pid: pid, generation: generation, error: nil)
+        case "refused": self.init(pid: pid, generation: generation, error: lines.count > 2 ? String(lines[2]) : "")
+        default: return nil
+        }
+    }
+
+    public func write(to path: String) throws {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The report at `path`; nil when there is none (or not a whole one).
+    public static func read(path: String) -> ReloadReport? {
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(ReloadReport.init(text:))
     }
 }
