@@ -129,7 +129,8 @@ public struct StatusCollector: Sendable {
             }
         }
         let knownCursors = cursorsAtTarget
-        let peersBySite = await queries.each(label: "backlog") { site, connection -> [StatusReport.Peer] in
+        let peersBySite = await queries.each(label: "backlog", only: SiteQueries.answered(facts)) {
+            site, connection -> [StatusReport.Peer] in
             var peers: [StatusReport.Peer] = []
             for other in configuration.sites where other.name != site.name {
                 guard let atTarget = knownCursors[other.name], let cursor = atTarget[site.name] else {
