@@ -114,7 +114,7 @@ extension NotificationListener {
         let pipeError: String?
         private let stopping = Atomic(false)
 
-        /// Bounds a LISTEN round trip; the connect itself is bounded by `connect_timeout`.
+        /// Bounds a LISTEN round trip; the connect itself is bounded by `PostgresConnection.connectLimit`.
         private static let listenTimeout: Duration = .seconds(30)
 
         init(

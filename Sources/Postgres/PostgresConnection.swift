@@ -21,6 +21,11 @@ public final class PostgresConnection {
     private var preparedCount = 0
     /// Inside `transaction`, before its first statement: BEGIN is still to be sent.
     private var beginPending = false
+    /// A descriptor that becomes readable when the owner is shutting down (`PostgresSession`);
+    /// from then on a statement still waiting for the server is given `shutdownGrace`, no more.
+    var interrupt: Int32 = -1
+    /// How long a statement under way may still wait for the server once `interrupt` fired.
+    public static let shutdownGrace: Duration = .seconds(3)
     private static let maximumPrepared = 128
 
     private init(handle: OpaquePointer, noticeBuffer: NoticeBuffer) {
@@ -34,9 +39,15 @@ public final class PostgresConnection {
 
     // MARK: Connecting
 
-    /// Connects, blocking the calling thread for at most `connect_timeout` per host.
+    /// The longest a connection attempt waits, across all of a conninfo's hosts and addresses: a
+    /// site whose address accepts connections but never answers (a dead link, a hung server) is
+    /// given up on after this, whatever `connect_timeout` says. A smaller `connect_timeout` wins.
+    public static let connectLimit: Duration = .seconds(5)
+
+    /// Connects, blocking the calling thread for at most `connectLimit` (or a smaller
+    /// `connect_timeout`) in all.
     ///
-    /// Defaults the conninfo can override: `connect_timeout=10`, TCP keepalives
+    /// Defaults the conninfo can override: `connect_timeout=5`, TCP keepalives
     /// (`keepalives_idle=30`, `keepalives_interval=10`, `keepalives_count=3`, so a half-open socket is
     /// noticed), and `applicationName` as `fallback_application_name` (so `application_name` in the
     /// conninfo or `PGAPPNAME` wins). `client_encoding` is always UTF8, because values become Swift
@@ -78,7 +89,7 @@ public final class PostgresConnection {
     ) throws(PostgresError) -> PostgresConnection {
         // Processed in order, later entries winning: the expanded conninfo overrides what comes before it.
         let parameters: [(String, String)] = [
-            ("connect_timeout", "10"),
+            ("connect_timeout", "5"),
             ("keepalives", "1"),
             ("keepalives_idle", "30"),
             ("keepalives_interval", "10"),
@@ -108,9 +119,9 @@ public final class PostgresConnection {
         guard PQstatus(handle) != CONNECTION_BAD else {
             throw connection.connectionError(label)
         }
-        let timeout = connectTimeout(handle)
-        var socket = PQsocket(handle)
-        var deadline = timeout.map { ContinuousClock.now + $0 }
+        // One deadline for the whole attempt: libpq's own connect_timeout counts per host and
+        // address, so a name with several addresses (or several hosts) would multiply it.
+        let deadline = ContinuousClock.now + connectTimeout(handle)
         var status = PGRES_POLLING_WRITING
         while true {
             switch status {
@@ -119,12 +130,7 @@ public final class PostgresConnection {
             case PGRES_POLLING_FAILED:
                 throw connection.connectionError(label)
             default:
-                let current = PQsocket(handle)
-                if current != socket {
-                    // libpq moved on to the next host; it gets its own timeout, as in a blocking connect.
-                    socket = current
-                    deadline = timeout.map { ContinuousClock.now + $0 }
-                }
+                let socket = PQsocket(handle)
                 let events = Int16(status == PGRES_POLLING_READING ? POLLIN : POLLOUT)
                 switch SocketWait.wait(fd: socket, events: events, wake: wake, deadline: deadline) {
                 case .ready:
@@ -139,20 +145,21 @@ public final class PostgresConnection {
         }
     }
 
-    /// The effective `connect_timeout`, with libpq's rules: unset or ≤ 0 waits forever, minimum 2 s.
-    private static func connectTimeout(_ handle: OpaquePointer) -> Duration? {
-        guard let options = PQconninfo(handle) else { return .seconds(10) }
+    /// How long the whole attempt may take: `connect_timeout` with libpq's rules (minimum 2 s; unset
+    /// or ≤ 0 would wait forever), never more than `connectLimit`.
+    private static func connectTimeout(_ handle: OpaquePointer) -> Duration {
+        guard let options = PQconninfo(handle) else { return connectLimit }
         defer { PQconninfoFree(options) }
         var option = options
         while let keyword = option.pointee.keyword {
             if String(cString: keyword) == "connect_timeout" {
                 guard let value = option.pointee.val, let seconds = Int(String(cString: value)), seconds > 0
-                else { return nil }
-                return .seconds(max(2, seconds))
+                else { return connectLimit }
+                return min(.seconds(max(2, seconds)), connectLimit)
             }
             option += 1
         }
-        return nil
+        return connectLimit
     }
 
     // MARK: Queries
@@ -169,14 +176,14 @@ public final class PostgresConnection {
         let handle = try liveHandle(label)
         let encoded = try encode(Statement(sql, params, label: label), handle: handle)
         do {
-            return try consume(encoded.execute(handle), handle: handle, label: label)
+            return try consume(exchange(handle, label: label) { encoded.send(handle) }, handle: handle, label: label)
         } catch let error where error.sqlState == "26000" {
             // The server forgot its prepared statements (DISCARD ALL): prepare again. Outside a
             // transaction the statement is simply run again; inside one, the caller retries it.
             preparedNames.removeAll()
             guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
             let again = try encode(Statement(sql, params, label: label), handle: handle)
-            return try consume(again.execute(handle), handle: handle, label: label)
+            return try consume(exchange(handle, label: label) { again.send(handle) }, handle: handle, label: label)
         }
     }
 
@@ -220,7 +227,7 @@ public final class PostgresConnection {
         var failure: PostgresError?
         for index in 0..<sent {
             // Each statement's results end with a null; after a failure the rest report ABORTED.
-            while let result = PQgetResult(handle) {
+            while let result = try awaitingResult(handle, label: all[index].label) {
                 if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                     PQclear(result)
                     continue
@@ -234,7 +241,7 @@ public final class PostgresConnection {
             }
         }
         if synced {
-            while let result = PQgetResult(handle) {
+            while let result = try awaitingResult(handle, label: first.label) {
                 let status = PQresultStatus(result)
                 PQclear(result)
                 if status == PGRES_PIPELINE_SYNC { break }
@@ -268,15 +275,6 @@ public final class PostgresConnection {
                     guard let offset, let base = buffer.baseAddress else { return nil }
                     return base + offset
                 })
-            }
-        }
-
-        func execute(_ handle: OpaquePointer) -> OpaquePointer? {
-            withValues { values in
-                if let preparedName {
-                    return PQexecPrepared(handle, preparedName, Int32(values.count), values, nil, nil, 0)
-                }
-                return PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
             }
         }
 
@@ -331,7 +329,7 @@ public final class PostgresConnection {
         guard preparedNames.count < Self.maximumPrepared else { return nil }
         preparedCount += 1
         let name = "omnisync_\(preparedCount)"
-        _ = try consume(PQprepare(handle, name, sql, 0, nil), handle: handle, label: label)
+        _ = try consume(exchange(handle, label: label) { PQsendPrepare(handle, name, sql, 0, nil) }, handle: handle, label: label)
         preparedNames[sql] = name
         return name
     }
@@ -344,9 +342,9 @@ public final class PostgresConnection {
         }
         if beginPending {
             beginPending = false
-            _ = try consume(PQexec(handle, "BEGIN"), handle: handle, label: label)
+            _ = try consume(exchange(handle, label: label) { PQsendQuery(handle, "BEGIN") }, handle: handle, label: label)
         }
-        _ = try consume(PQexec(handle, script), handle: handle, label: label)
+        _ = try consume(exchange(handle, label: label) { PQsendQuery(handle, script) }, handle: handle, label: label)
     }
 
     /// Runs `body` between BEGIN and COMMIT; rolls back and rethrows when `body` throws.
@@ -494,6 +492,45 @@ public final class PostgresConnection {
     // MARK: Internals
 
     private static let maximumParameters = 65535
+
+    /// Sends with `send` and returns the command's result as `PQexec` would (the last one; a COPY
+    /// result at once), waiting in `poll()` rather than in libpq so that the wait is bounded once
+    /// the owner shuts down (see `interrupt`). nil when sending failed or no result came.
+    private func exchange(_ handle: OpaquePointer, label: String, send: () -> Int32) throws(PostgresError) -> OpaquePointer? {
+        guard send() == 1 else { return nil }
+        var last: OpaquePointer?
+        while let result = try awaitingResult(handle, label: label) {
+            PQclear(last)
+            last = result
+            let status = PQresultStatus(result)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH { break }
+            if PQstatus(handle) == CONNECTION_BAD { break }
+        }
+        return last
+    }
+
+    /// `PQgetResult`, after waiting until it would not block. A server that goes silent while
+    /// the owner shuts down is given `shutdownGrace`; then the connection is closed.
+    private func awaitingResult(_ handle: OpaquePointer, label: String) throws(PostgresError) -> OpaquePointer? {
+        var wake = interrupt
+        var deadline: ContinuousClock.Instant?
+        // Whatever is still buffered must reach the server before its answer can be awaited.
+        if PQisBusy(handle) != 0 { _ = PQflush(handle) }
+        while PQisBusy(handle) != 0 {
+            switch SocketWait.wait(fd: PQsocket(handle), events: Int16(POLLIN), wake: wake, deadline: deadline) {
+            case .ready:
+                // On failure, PQgetResult reports what went wrong.
+                guard PQconsumeInput(handle) == 1 else { return PQgetResult(handle) }
+            case .woken:
+                wake = -1
+                deadline = ContinuousClock.now + Self.shutdownGrace
+            case .timedOut:
+                close()
+                throw .connection("no answer from the server while shutting down", statement: label)
+            }
+        }
+        return PQgetResult(handle)
+    }
 
     private func liveHandle(_ label: String) throws(PostgresError) -> OpaquePointer {
         guard let handle else { throw .connection("the connection is closed", statement: label) }

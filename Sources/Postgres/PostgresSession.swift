@@ -1,3 +1,10 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A lazily (re)connected connection, owned by an actor whose executor is a dedicated OS thread.
 ///
 /// Blocking libpq calls therefore never run on Swift's cooperative pool. Each `withConnection` call
@@ -9,6 +16,13 @@ public actor PostgresSession {
     private let applicationName: String
     private let setup: [String]
     private var connection: PostgresConnection?
+    /// The last failed connect: callers queued behind it fail at once instead of each waiting
+    /// out another attempt against a site that does not answer.
+    private var lastFailure: (at: ContinuousClock.Instant, error: PostgresError)?
+    private nonisolated let shutdown = ShutdownSignal()
+
+    /// How long a failed connect is not tried again.
+    public static let retryPause: Duration = .seconds(1)
 
     /// Successful connects so far; more than one means reconnects.
     public private(set) var connects = 0
@@ -58,11 +72,33 @@ public actor PostgresSession {
         connection = nil
     }
 
+    /// For shutdown; callable from any thread, at once. A connect under way is abandoned and no new
+    /// one is made; a statement under way still gets `PostgresConnection.shutdownGrace` to finish
+    /// (the batch it belongs to commits), after which a silent server's connection is closed.
+    public nonisolated func interrupt() {
+        shutdown.fire()
+    }
+
     private func connected() throws(PostgresError) -> PostgresConnection {
         if let connection, connection.isConnected { return connection }
         disconnect()
-        let fresh = try PostgresConnection.connect(
-            conninfo: conninfo, applicationName: applicationName, label: "\(label) connect")
+        let connectLabel = "\(label) connect"
+        if shutdown.isFired {
+            throw .connection("not connecting: shutting down", statement: connectLabel)
+        }
+        if let lastFailure, ContinuousClock.now - lastFailure.at < Self.retryPause {
+            throw lastFailure.error
+        }
+        let fresh: PostgresConnection
+        do {
+            fresh = try PostgresConnection.open(
+                conninfo: conninfo, applicationName: applicationName, label: connectLabel, wake: shutdown.readEnd)
+        } catch {
+            if error.category == .connection { lastFailure = (ContinuousClock.now, error) }
+            throw error
+        }
+        lastFailure = nil
+        fresh.interrupt = shutdown.readEnd
         for statement in setup {
             try fresh.query(statement, label: "\(label) setup")
         }
@@ -79,5 +115,38 @@ public actor PostgresSession {
         if !connection.isConnected || !connection.isIdle {
             disconnect()
         }
+    }
+}
+
+/// A pipe whose read end becomes readable, for good, once fired: what a thread blocked in `poll()`
+/// on a connection also watches, so that shutdown does not wait for a silent server.
+final class ShutdownSignal: Sendable {
+    let readEnd: Int32
+    private let writeEnd: Int32
+    private let fired = Atomic(false)
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        } else {
+            // Without a pipe only new connects are refused; one under way runs to its deadline.
+            fds = [-1, -1]
+        }
+        readEnd = fds[0]
+        writeEnd = fds[1]
+    }
+
+    deinit {
+        if readEnd >= 0 { close(readEnd) }
+        if writeEnd >= 0 { close(writeEnd) }
+    }
+
+    var isFired: Bool { fired.load(ordering: .acquiring) }
+
+    func fire() {
+        guard !fired.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if writeEnd >= 0 { _ = write(writeEnd, "x", 1) }
     }
 }

@@ -37,6 +37,10 @@ struct ConflictsCommand: Subcommand {
         let configuration = try shared.loadConfiguration()
         let listing = await ConflictLog(configuration: configuration).list(includeResolved: includeResolved)
         Console.write(Omnisync.terminated(listing.render(json: asJSON)), to: 1)
+        // On stderr, so that the listing (one JSON object per line) stays clean.
+        for site in listing.unreachable {
+            Console.err("omnisync: site \(site) unreachable")
+        }
         guard listing.anyReachable else {
             throw .unavailable(message: "no site could be reached")
         }

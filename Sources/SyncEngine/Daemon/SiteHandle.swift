@@ -76,6 +76,13 @@ final class SiteHandle: Sendable {
         }
     }
 
+    /// Shutdown: abandons connects under way and bounds statements still waiting for the server,
+    /// so that a site that does not answer cannot hold the daemon's exit.
+    func interrupt() {
+        feed.interrupt()
+        apply.interrupt()
+    }
+
     func close() async {
         await feed.disconnect()
         await apply.disconnect()

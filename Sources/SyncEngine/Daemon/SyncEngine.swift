@@ -44,10 +44,12 @@ public final class SyncEngine: Sendable {
 
     public var isStopping: Bool { stopFlag.isSet }
 
-    /// Finishes the batches under way, then makes `run()` return.
+    /// Finishes the batches under way, then makes `run()` return. A connect under way is
+    /// abandoned, and a statement that a silent server never answers is given a few seconds.
     public func stop() {
         stopFlag.set()
         for link in links { link.finish() }
+        for site in sites { site.interrupt() }
     }
 
     /// Delivers everything pending on every link until all are caught up (or `rounds` runs out).
@@ -131,23 +133,30 @@ public final class SyncEngine: Sendable {
     /// The safety net under notifications: every `poll_interval_ms`, one cheap probe per source
     /// (its current snapshot). Links of a source wake only when the snapshot moved since the last
     /// probe (some transaction began or ended there), or when their last round did not finish —
-    /// so twenty idle sites cost twenty small queries per interval, not one per link.
+    /// so twenty idle sites cost twenty small queries per interval, not one per link. Each source
+    /// is probed on its own schedule: one that does not answer delays no other's.
     private func safetyPoll() async {
+        await withTaskGroup(of: Void.self) { group in
+            for source in sites {
+                group.addTask { [self] in await safetyPoll(source) }
+            }
+        }
+    }
+
+    private func safetyPoll(_ source: SiteHandle) async {
         let interval = Duration.milliseconds(configuration.daemon.pollIntervalMs)
-        var lastProbe: [String: String] = [:]
+        var lastProbe: String?
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: interval)
             if Task.isCancelled || isStopping { break }
-            for source in sites {
-                let probe = try? await source.run(source.feed) { connection in
-                    try connection.query("SELECT pg_current_snapshot()::text", label: "probe").rows.first?[0] ?? nil
-                }
-                let moved = probe == nil || probe != lastProbe[source.name]
-                lastProbe[source.name] = probe ?? nil
-                if moved { source.pages.invalidate() }
-                for link in links where link.source === source && (moved || !link.progress.isCaughtUp) {
-                    link.wake()
-                }
+            let probe = try? await source.run(source.feed) { connection in
+                try connection.query("SELECT pg_current_snapshot()::text", label: "probe").rows.first?[0] ?? nil
+            }
+            let moved = probe == nil || probe != lastProbe
+            lastProbe = probe ?? nil
+            if moved { source.pages.invalidate() }
+            for link in links where link.source === source && (moved || !link.progress.isCaughtUp) {
+                link.wake()
             }
         }
     }

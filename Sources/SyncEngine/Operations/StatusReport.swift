@@ -159,7 +159,8 @@ public struct StatusCollector: Sendable {
             if case .success(let value) = result, let waits = value.lockWaits { waitsAtTarget[site.name] = waits }
         }
         let knownWaits = waitsAtTarget
-        let peersBySite = await queries.each(label: "backlog") { site, connection -> [StatusReport.Peer] in
+        let peersBySite = await queries.each(label: "backlog", only: SiteQueries.answered(facts)) {
+            site, connection -> [StatusReport.Peer] in
             var peers: [StatusReport.Peer] = []
             for other in configuration.sites where other.name != site.name {
                 guard let atTarget = knownCursors[other.name], let cursor = atTarget[site.name] else {

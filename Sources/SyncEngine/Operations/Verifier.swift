@@ -78,7 +78,8 @@ public struct Verifier: Sendable {
         var cursorsAtTarget: [String: [String: LinkCursor?]] = [:]
         for (name, content) in reachable { cursorsAtTarget[name] = content.cursors }
         let knownCursors = cursorsAtTarget
-        let backlogs = await queries.each(label: "verify backlog") { site, connection -> [String] in
+        let backlogs = await queries.each(label: "verify backlog", only: SiteQueries.answered(contents)) {
+            site, connection -> [String] in
             var lines: [String] = []
             for other in names where other != site.name {
                 guard let cursors = knownCursors[other], let cursor = cursors[site.name] else { continue }
