@@ -347,7 +347,7 @@ public enum CaptureDDL {
 
     /// The text a value is stored and shipped as. Times are written in UTC with a fixed width, so
     /// their byte order is their order whatever the writing session's TimeZone or DateStyle.
-    static func valueText(_ expression: String, _ column: CaptureTable.Column) -> String {
+    public static func valueText(_ expression: String, _ column: CaptureTable.Column) -> String {
         switch column.type.baseName {
         case "timestamp with time zone", "timestamptz":
             return "to_char(\(expression) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"

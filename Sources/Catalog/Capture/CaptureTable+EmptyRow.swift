@@ -43,8 +43,8 @@ extension CaptureTable {
 /// Names of the objects capture creates, in the `omnisync` schema, readable by a DBA
 /// (`omnisync."state:pos.inventory"`, column `"qty$contrib"`) and never longer than PostgreSQL's
 /// 63 bytes: a longer name keeps its start and gets a hash of the whole, so two never collide.
-enum CaptureNames {
-    static func stateTable(_ table: QualifiedName) throws(SyntaxError) -> QualifiedName {
+public enum CaptureNames {
+    public static func stateTable(_ table: QualifiedName) throws(SyntaxError) -> QualifiedName {
         QualifiedName(schema: try SQLIdentifier(exactly: "omnisync"), name: try object("state", table))
     }
 

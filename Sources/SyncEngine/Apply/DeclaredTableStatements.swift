@@ -1,0 +1,84 @@
+import Catalog
+import MergeCore
+
+/// Every statement that reads or writes one declared table's rows, built once from its capture
+/// description: keys and values always travel as `$n` text arrays (one per key column or field,
+/// unnested together), names always quoted, values cast to the column's own type.
+struct DeclaredTableStatements: Sendable {
+    let table: CaptureTable
+    let fields: [(name: SQLIdentifier, type: StateFieldType)]
+    /// Current states of the given keys at the source: key columns, then every state field.
+    let selectStates: String
+    /// Locks the target's visible rows for the keys, in key order, without waiting on a lock an
+    /// application holds (those rows are left out and set aside).
+    let lockRows: String
+    /// The target's state and visible row for each key: key columns, whether a state exists, the
+    /// state fields, whether a visible row exists, then the visible replicated columns.
+    let selectCurrent: String
+    let upsertStates: String
+    let insertVisible: String
+    let updateVisible: String
+    let deleteVisible: String
+
+    init(_ table: CaptureTable) throws(SyntaxError) {
+        self.table = table
+        let fields = try table.stateFields()
+        self.fields = fields
+        let state = try CaptureNames.stateTable(table.name).sql
+        let target = table.name.sql
+        let keyCount = table.key.count
+        let keyParams = (1...keyCount).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let keyNames = (1...keyCount).map { "k\($0)" }.joined(separator: ", ")
+        let keysUnnest = "unnest(\(keyParams)) AS k(\(keyNames))"
+        func match(_ alias: String, _ other: String = "k", _ prefix: String = "k") -> String {
+            table.key.enumerated().map { "\(alias).\($1.name.quoted) = \(other).\(prefix)\($0 + 1)::\($1.type.name)" }
+                .joined(separator: " AND ")
+        }
+        let keyText = { (alias: String) in table.key.map { "\(alias).\($0.name.quoted)::text" }.joined(separator: ", ") }
+        let order = { (alias: String) in table.key.map { "\(alias).\($0.name.quoted)" }.joined(separator: ", ") }
+        let stateFields = fields.map { "s.\($0.name.quoted)::text" }.joined(separator: ", ")
+        let replicated = table.replicated.map(\.column)
+        let visibleFields = replicated.map { CaptureDDL.valueText("r.\($0.name.quoted)", $0) }.joined(separator: ", ")
+
+        selectStates = "SELECT \(keyText("s")), \(stateFields) FROM \(keysUnnest) JOIN \(state) AS s ON \(match("s")) ORDER BY \(order("s"))"
+        lockRows = "SELECT \(keyText("r")) FROM \(target) AS r JOIN \(keysUnnest) ON \(match("r")) ORDER BY \(order("r")) FOR UPDATE OF r SKIP LOCKED"
+        let keyEquals = table.key.map { "s.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")
+        let rowEquals = table.key.map { "r.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")
+        let typedKeys = table.key.enumerated().map { "k.k\($0 + 1)::\($1.type.name) AS \($1.name.quoted)" }.joined(separator: ", ")
+        selectCurrent = """
+            SELECT \(keyText("k")), s.state_format IS NOT NULL, \(stateFields), r.\(table.key[0].name.quoted) IS NOT NULL\
+            \(visibleFields.isEmpty ? "" : ", " + visibleFields) \
+            FROM (SELECT \(typedKeys) FROM \(keysUnnest)) AS k \
+            LEFT JOIN \(state) AS s ON \(keyEquals) LEFT JOIN \(target) AS r ON \(rowEquals) ORDER BY \(order("k"))
+            """
+
+        let fieldCount = fields.count
+        let stateParams = (1...(keyCount + fieldCount)).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let stateNames = (1...(keyCount + fieldCount)).map { "c\($0)" }.joined(separator: ", ")
+        let stateCasts = (table.key.map(\.type.name) + fields.map(\.type.rawValue)).enumerated()
+            .map { "u.c\($0.offset + 1)::\($0.element)" }.joined(separator: ", ")
+        let allState = (table.key.map(\.name.quoted) + fields.map(\.name.quoted)).joined(separator: ", ")
+        upsertStates = """
+            INSERT INTO \(state) (\(allState)) SELECT \(stateCasts) FROM unnest(\(stateParams)) AS u(\(stateNames)) \
+            ON CONFLICT (\(table.key.map(\.name.quoted).joined(separator: ", "))) DO UPDATE SET \
+            \(fields.map { "\($0.name.quoted) = excluded.\($0.name.quoted)" }.joined(separator: ", "))
+            """
+
+        let visibleCount = keyCount + replicated.count
+        let visibleParams = (1...visibleCount).map { "$\($0)::text[]" }.joined(separator: ", ")
+        let visibleNames = (1...visibleCount).map { "c\($0)" }.joined(separator: ", ")
+        let visibleCasts = (table.key.map(\.type.name) + replicated.map(\.type.name)).enumerated()
+            .map { "u.c\($0.offset + 1)::\($0.element)" }.joined(separator: ", ")
+        let visibleColumns = (table.key.map(\.name.quoted) + replicated.map(\.name.quoted)).joined(separator: ", ")
+        insertVisible = """
+            INSERT INTO \(target) (\(visibleColumns)) SELECT \(visibleCasts) FROM unnest(\(visibleParams)) AS u(\(visibleNames)) \
+            ORDER BY \(table.key.indices.map { "\($0 + 1)" }.joined(separator: ", ")) ON CONFLICT DO NOTHING
+            """
+        let sets = replicated.enumerated().map { "\($1.name.quoted) = u.c\(keyCount + $0 + 1)::\($1.type.name)" }
+        updateVisible = sets.isEmpty ? "" : """
+            UPDATE \(target) AS r SET \(sets.joined(separator: ", ")) FROM unnest(\(visibleParams)) AS u(\(visibleNames)) \
+            WHERE \(match("r", "u", "c"))
+            """
+        deleteVisible = "DELETE FROM \(target) AS r USING \(keysUnnest) WHERE \(match("r"))"
+    }
+}
