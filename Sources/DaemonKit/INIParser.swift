@@ -23,7 +23,7 @@ public enum INIParser {
                 continue
             }
 
-            guard let equals = line.firstIndex(of: "=") else {
+            guard let equals = firstEqualsOutsideQuotes(line) ?? line.firstIndex(of: "=") else {
                 throw INIError(file: file, line: number, message: "expected 'key = value' or a [section] header")
             }
             let key = String(trimmed(line[..<equals]))
@@ -31,10 +31,10 @@ public enum INIParser {
             guard !key.isEmpty else {
                 throw INIError(file: file, line: number, message: "missing key name before '='")
             }
-            guard key.unicodeScalars.allSatisfy(isNameCharacter) else {
+            guard isValidKey(key) else {
                 throw INIError(
                     file: file, line: number, key: key,
-                    message: "invalid key name (use letters, digits, '_', '-', '.')")
+                    message: "invalid key name (use letters, digits, '_', '-', '.', and \"…\" around a part that needs others)")
             }
             guard let sectionIndex = document.sections.indices.last else {
                 throw INIError(
@@ -94,6 +94,35 @@ public enum INIParser {
             let end = text.lastIndex(where: { !isBlank($0) })
         else { return text[text.endIndex...] }
         return text[start...end]
+    }
+
+    /// The `=` that ends the key: one inside a double-quoted part of the key does not.
+    private static func firstEqualsOutsideQuotes(_ line: Substring) -> Substring.Index? {
+        var quoted = false
+        for index in line.indices {
+            switch line[index] {
+            case "\"": quoted.toggle()
+            case "=" where !quoted: return index
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// Letters, digits, `_`, `-` and `.`, with double-quoted parts holding anything else (a
+    /// column name that PostgreSQL needs quoted: `column."lastSoldAt" = greatest`); quotes balanced.
+    private static func isValidKey(_ key: String) -> Bool {
+        var quoted = false
+        for scalar in key.unicodeScalars {
+            if scalar == "\"" {
+                quoted.toggle()
+            } else if !quoted, !isNameCharacter(scalar) {
+                return false
+            } else if scalar == "\0" {
+                return false
+            }
+        }
+        return !quoted
     }
 
     private static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {

@@ -59,6 +59,18 @@ final class INIParserTests: XCTestCase {
         XCTAssertEqual(document.sections.map(\.line), [1, 3])
     }
 
+    private static let invalidKey = "invalid key name (use letters, digits, '_', '-', '.', and \"…\" around a part that needs others)"
+
+    /// A column that PostgreSQL needs quoted is written quoted in the key, `=` and spaces included.
+    func testDoubleQuotedPartsOfAKeyHoldAnyCharacter() throws {
+        let document = try INIParser.parse(
+            "[table pos.\"StockItem\"]\ncolumn.\"lastSoldAt\" = greatest\ncolumn.\"a = b\" = lww # odd\ncolumn.\"Stück\" = local\n",
+            file: "x.conf")
+        XCTAssertEqual(document.sections.first?.argument, "pos.\"StockItem\"")
+        XCTAssertEqual(document.sections.first?.entries.map(\.key), ["column.\"lastSoldAt\"", "column.\"a = b\"", "column.\"Stück\""])
+        XCTAssertEqual(document.sections.first?.entries.map(\.value), ["greatest", "lww", "local"])
+    }
+
     /// Every kind of syntax error names the file and line, and the key when there is one.
     func testEveryErrorKindNamesFileLineAndKey() {
         let cases: [(text: String, line: Int, key: String?, message: String)] = [
@@ -68,7 +80,8 @@ final class INIParserTests: XCTestCase {
             ("[da!mon]\n", 1, nil, "invalid section name 'da!mon'"),
             ("[a]\njust words\n", 2, nil, "expected 'key = value' or a [section] header"),
             ("[a]\n = v\n", 2, nil, "missing key name before '='"),
-            ("[a]\nbad key = v\n", 2, "bad key", "invalid key name (use letters, digits, '_', '-', '.')"),
+            ("[a]\nbad key = v\n", 2, "bad key", Self.invalidKey),
+            ("[a]\ncolumn.\"open = v\n", 2, "column.\"open", Self.invalidKey),
             ("k = v\n", 1, "k", "entry outside any section; put a [section] header above it"),
             ("[a]\nk = 1\n\nk = 2\n", 4, "k", "set twice in [a] (first on line 2)"),
         ]
