@@ -22,7 +22,7 @@ let package = Package(
         // Thin libpq wrapper: connections on their own threads, errors, LISTEN.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         // The run-time table catalog: declared and built-in table specs, identifiers, routes, hash.
-        // Pure, like MergeCore; not used by the engine yet.
+        // Pure, like MergeCore; read by omnisync check, not yet by the daemon.
         .target(name: "Catalog", dependencies: ["MergeCore"], swiftSettings: strict),
         // Generic daemon plumbing: logging, INI parsing, signals, systemd notify, metrics text.
         .target(name: "DaemonKit", swiftSettings: strict),
