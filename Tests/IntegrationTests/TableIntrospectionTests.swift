@@ -74,7 +74,7 @@ final class TableIntrospectionTests: XCTestCase {
         let (table, problems) = TableResolver.resolve(declared, facts: facts)
         XCTAssertNil(table, "the serial id and the generated column are fatal until declared local")
         XCTAssertEqual(Set(problems.filter { $0.severity == .fatal }.compactMap(\.column)), ["id", "weight_total"], "\(problems)")
-        XCTAssertEqual(Set(problems.filter { $0.severity == .warning }.compactMap(\.column)), ["id", "item_id", "code", "lot"], "\(problems)")
+        XCTAssertEqual(Set(problems.filter { $0.severity == .warning }.compactMap(\.column)), ["item_id", "code", "lot"], "\(problems)")
 
         let fixed = try TableDeclaration.parse(
             name: "pos.\"StockQuant\"", line: 1,

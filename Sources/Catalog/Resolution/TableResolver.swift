@@ -122,7 +122,9 @@ public enum TableResolver {
         // A unique index is implied by the key when it holds every key column; one on local columns
         // only (a site's own serial id) holds at each site by itself. Any other is a constraint the
         // merge does not know of.
+        // Sequence columns count as local here: when they are not, that is already fatal above.
         let local = Set(columns.filter { $0.rule == .local }.map(\.name.name))
+            .union(facts.columns.filter(\.isSequence).map(\.name))
         for index in facts.indexes where index.isUnique {
             let indexed = Set(index.columns)
             let implied = !index.isPartialOrExpression && (keySet.isSubset(of: indexed) || (!indexed.isEmpty && indexed.isSubset(of: local)))
