@@ -87,25 +87,11 @@ extension CaptureDDL {
         body += [
             "END IF;",
             "PERFORM set_config('omnisync.applying', coalesce(previous, ''), true);",
-            "INSERT INTO omnisync.outbox (table_id, k1, k2, row_key)",
-            "    VALUES (\(table.id.rawValue), k_1::text, \(table.key.count > 1 ? "k_2::text" : "NULL"), "
-                + "ARRAY[\(table.key.indices.map { "k_\($0 + 1)::text" }.joined(separator: ", "))]);",
-            "IF omnisync.notify_wanted() THEN",
-            "    PERFORM pg_notify('omnisync', '');",
-            "END IF;",
         ]
-        return """
-            CREATE FUNCTION \(function.sql)(row_key text[], column_name text, counted bigint) RETURNS void
-                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-                AS $count$
-            DECLARE
-            \(declare.joined(separator: "\n"))
-            BEGIN
-            \(body.map { "    " + $0 }.joined(separator: "\n"))
-            END
-            $count$;
-            COMMENT ON FUNCTION \(function.sql)(text[], text, bigint) IS \(literal("A physical count of one counter column of one \(table.name) row (generated)."));
-            """
+        body += outboxInsert(table) + ["IF omnisync.notify_wanted() THEN", "    PERFORM pg_notify('omnisync', '');", "END IF;"]
+        return plpgsqlFunction(
+            function.sql + "(row_key text[], column_name text, counted bigint)", returns: "void", tag: "count",
+            declare: declare, body: body, comment: "A physical count of one counter column of one \(table.name) row (generated).")
     }
 
     /// `omnisync.record_count(table_name, row_key, column_name, counted)` for every table of the

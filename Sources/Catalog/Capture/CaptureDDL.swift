@@ -251,23 +251,48 @@ public enum CaptureDDL {
             "    INSERT INTO \(state.sql) (\((keys + fields).joined(separator: ", ")))",
             "        VALUES (\((table.key.indices.map { "k_\($0 + 1)" } + fields.map { "st.\($0)" }).joined(separator: ", ")));",
             "END IF;",
+        ] + outboxInsert(table) + ["RETURN NULL;"]
+        return plpgsqlFunction(
+            function.sql + "()", returns: "trigger", tag: "capture", declare: declare, body: body,
+            comment: "Captures local changes of \(table.name) into its sync state and the outbox (generated).")
+    }
+
+    /// The outbox record naming the row (`k_1`, … hold its key): the first two key columns where v1
+    /// kept them, and the whole key, of any width, in `row_key`.
+    static func outboxInsert(_ table: CaptureTable) -> [String] {
+        [
             "INSERT INTO omnisync.outbox (table_id, k1, k2, row_key)",
             "    VALUES (\(table.id.rawValue), k_1::text, \(table.key.count > 1 ? "k_2::text" : "NULL"), "
                 + "ARRAY[\(table.key.indices.map { "k_\($0 + 1)::text" }.joined(separator: ", "))]);",
-            "RETURN NULL;",
         ]
+    }
+
+    /// A plpgsql function; `signature` is its quoted name with the parameter list.
+    static func plpgsqlFunction(
+        _ signature: String, returns: String, tag: String, declare: [String], body: [String], comment: String
+    ) -> String {
+        let argumentTypes = signature.hasSuffix("()") ? "()" : "(" + argumentTypesOf(signature) + ")"
+        let name = signature[..<(signature.firstIndex(of: "(") ?? signature.endIndex)]
         return """
-            CREATE FUNCTION \(function.sql)() RETURNS trigger
+            CREATE FUNCTION \(signature) RETURNS \(returns)
                 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-                AS $capture$
+                AS $\(tag)$
             DECLARE
             \(declare.joined(separator: "\n"))
             BEGIN
             \(body.map { "    " + $0 }.joined(separator: "\n"))
             END
-            $capture$;
-            COMMENT ON FUNCTION \(function.sql)() IS \(literal("Captures local changes of \(table.name) into its sync state and the outbox (generated)."));
+            $\(tag)$;
+            COMMENT ON FUNCTION \(name)\(argumentTypes) IS \(literal(comment));
             """
+    }
+
+    /// `text[], text, bigint` from `f(row_key text[], column_name text, counted bigint)`.
+    private static func argumentTypesOf(_ signature: String) -> String {
+        guard let open = signature.firstIndex(of: "("), let close = signature.lastIndex(of: ")") else { return "" }
+        return signature[signature.index(after: open)..<close].split(separator: ",").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ")
+        }.joined(separator: ", ")
     }
 
     // MARK: - Clamp
@@ -304,18 +329,9 @@ public enum CaptureDDL {
             ]
         }
         body.append("RETURN NEW;")
-        return """
-            CREATE FUNCTION \(function.sql)() RETURNS trigger
-                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-                AS $clamp$
-            DECLARE
-            \(declare.joined(separator: "\n"))
-            BEGIN
-            \(body.map { "    " + $0 }.joined(separator: "\n"))
-            END
-            $clamp$;
-            COMMENT ON FUNCTION \(function.sql)() IS \(literal("Keeps the greatest/least columns of \(table.name) at their merged extreme (generated)."));
-            """
+        return plpgsqlFunction(
+            function.sql + "()", returns: "trigger", tag: "clamp", declare: declare, body: body,
+            comment: "Keeps the greatest/least columns of \(table.name) at their merged extreme (generated).")
     }
 
     // MARK: - Triggers
