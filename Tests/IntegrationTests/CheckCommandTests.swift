@@ -20,7 +20,7 @@ final class CheckCommandTests: XCTestCase {
                     CREATE SCHEMA pos;
                     CREATE TABLE pos.inventory (
                         id serial PRIMARY KEY, item_id int NOT NULL, store_id text NOT NULL,
-                        qty numeric(12,3) NOT NULL DEFAULT 0, note text, UNIQUE (item_id, store_id));
+                        qty bigint NOT NULL DEFAULT 0, note text, UNIQUE (item_id, store_id));
                     """, label: "create point-of-sale table")
         }
     }

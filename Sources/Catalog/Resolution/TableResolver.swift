@@ -13,6 +13,7 @@
 /// deferrable (rows arrive in any order: a return before its order); a unique index beside the
 /// key, or partial (a merged write can violate it at a site, and is then quarantined there).
 public enum TableResolver {
+    /// What the contract allows a counter on; `numeric` is refused for now (see `resolve`).
     public static let counterTypes: Set<String> = ["smallint", "integer", "bigint", "numeric"]
     public static let statusTypes: Set<String> = ["text", "character varying"]
 
@@ -94,6 +95,10 @@ public enum TableResolver {
             case .counter where !counterTypes.contains(base):
                 fatal(column.name, "counter on a column of type \(column.type)",
                       "a counter must be smallint, integer, bigint or numeric; declare another rule")
+            case .counter where base == "numeric":
+                // Contributions are kept as 64-bit integers so far; a fraction would be rounded away.
+                fatal(column.name, "counter on a numeric column is not supported by this version yet",
+                      "use a smallint, integer or bigint column for the count, or declare another rule")
             case .status where !statusTypes.contains(base):
                 fatal(column.name, "status(…) on a column of type \(column.type)", "a status column must be text")
             default:
