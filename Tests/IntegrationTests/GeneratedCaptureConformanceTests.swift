@@ -257,6 +257,10 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
         try connection.execute(script: script, label: "install generated capture")
     }
 
+    func storedState(_ table: CaptureTable, key: [String]) async throws -> ReplicatedRow? {
+        try await state(table, key: key)
+    }
+
     /// The stored state of the row, decoded as the daemon will decode it.
     private func state(_ table: CaptureTable, key: [String]) async throws -> ReplicatedRow? {
         let fields = try table.stateFields()
@@ -373,5 +377,37 @@ extension GeneratedCaptureConformanceTests {
         try await fixture.sql("web", "UPDATE pos.\"StockItem\" SET qty = qty - 1")
         let shown = try await fixture.value("web", "SELECT qty FROM pos.\"StockItem\"")
         XCTAssertEqual(shown, "11", "a sale after the count applies on top of it")
+    }
+}
+
+extension GeneratedCaptureConformanceTests {
+    /// An insert-only table: the insert is captured with every column stamped by it, exactly as
+    /// Swift's local insert; an UPDATE or DELETE fails the application's statement.
+    func testAnInsertOnlyRowIsCapturedOnceAndNeverChanged() async throws {
+        func id(_ text: String) throws -> SQLIdentifier { try SQLIdentifier(exactly: text) }
+        let base = try Self.conformanceTable("ledger", rows: .insertOnly)
+        let table = CaptureTable(
+            id: base.id, name: base.name, key: base.key,
+            columns: base.columns.map { .init($0.name, $0.type, $0.rule == .local ? .local : .immutable) }, rows: .insertOnly)
+        try await installForCounts(table)
+        try await fixture.sql(
+            "web", "INSERT INTO pos.ledger (item_id, store_id, lot, qty, price, status) VALUES (1, 's', 'L', 5, '9.99', 'paid')")
+        let stored = try await storedState(table, key: ["1", "s", "L"])
+        var expected = table.emptyRow
+        let writes: [(column: Int, write: ReplicatedRow.ColumnWrite)] = [
+            (0, .value("5")), (1, .value("0")), (2, .value("9.99")), (3, .value(nil)), (4, .value(nil)), (5, .value("paid")),
+            (6, .value(nil)),
+        ]
+        XCTAssertEqual(
+            expected.applyLocalWrite(site: "web", wallClock: stored?.highWater ?? 0, isInsert: true, writes: writes), .applied)
+        XCTAssertEqual(stored, expected)
+        for (statement, code) in [("UPDATE pos.ledger SET qty = 6", "0A000"), ("DELETE FROM pos.ledger", "0A000")] {
+            do {
+                try await fixture.sql("web", statement)
+                XCTFail("accepted: \(statement)")
+            } catch let error as PostgresError {
+                XCTAssertEqual(error.sqlState, code, "\(statement): \(error)")
+            }
+        }
     }
 }

@@ -119,6 +119,36 @@ final class ApplyPlannerTests: XCTestCase {
         XCTAssertEqual(plan.stateWrites.map(\.key), [["B"]], "the readable row still applies")
     }
 
+    /// The same id inserted at two sites with different content: the later insert wins every
+    /// column everywhere, and both sites record one `duplicate_key` conflict with the same id.
+    func testAnInsertOnlyRowCreatedTwiceWithDifferentContentIsADuplicateKey() throws {
+        func id(_ text: String) throws -> SQLIdentifier { try SQLIdentifier(exactly: text) }
+        let returns = CaptureTable(
+            id: TableID(1002), name: QualifiedName(schema: try id("pos"), name: try id("returns")),
+            key: [.init(try id("return_id"), .text)],
+            columns: [.init(try id("quantity"), .bigint, .immutable), .init(try id("store"), .text, .immutable)],
+            rows: .insertOnly)
+        let atWeb = written(returns, at: "web", wall: 10, [(0, .value("1")), (1, .value("web"))])
+        let atStore = written(returns, at: "store-a", wall: 12, [(0, .value("2")), (1, .value("store-a"))])
+        let web = ApplyPlanner.plan(
+            table: returns, incoming: [["R-1"]: StateEncoding.encode(atStore)],
+            target: [["R-1"]: TargetRow(state: StateEncoding.encode(atWeb), visible: ["1", "web"])])
+        let store = ApplyPlanner.plan(
+            table: returns, incoming: [["R-1"]: StateEncoding.encode(atWeb)],
+            target: [["R-1"]: TargetRow(state: StateEncoding.encode(atStore), visible: ["2", "store-a"])])
+        XCTAssertEqual(web.conflicts.map(\.kind), ["duplicate_key"])
+        XCTAssertEqual(web.conflicts.map(\.id), store.conflicts.map(\.id))
+        XCTAssertEqual(web.visibleWrites.first?.values, ["2", "store-a"], "the later insert wins every column")
+        XCTAssertEqual(store.visibleWrites, [])
+        let detail = try XCTUnwrap(web.conflicts.first?.detail)
+        XCTAssertTrue(detail.contains("\"winner\":{\"site\":\"store-a\""), detail)
+        XCTAssertTrue(detail.contains("\"loser\":{\"site\":\"web\""), detail)
+        let same = ApplyPlanner.plan(
+            table: returns, incoming: [["R-1"]: StateEncoding.encode(atWeb)],
+            target: [["R-1"]: TargetRow(state: StateEncoding.encode(atWeb), visible: ["1", "web"])])
+        XCTAssertTrue(same.isEmpty, "the same insert again is no conflict")
+    }
+
     func testKeysArePlannedInByteOrderPartByPart() throws {
         XCTAssertTrue(ApplyPlanner.keyPrecedes(["a", "z"], ["b", "a"]))
         XCTAssertTrue(ApplyPlanner.keyPrecedes(["store-10"], ["store-2"]))

@@ -108,6 +108,9 @@ enum ApplyPlanner {
             for (index, conflict) in found {
                 plan.conflicts.append(record(conflict, table: table, key: key, column: columns[index].name.name))
             }
+            if table.rows == .insertOnly, held?.state != nil, let duplicate = duplicate(current, arriving, merged: merged) {
+                plan.conflicts.append(record(duplicate, table: table, key: key, columns: columns))
+            }
         }
         return plan
     }
@@ -139,6 +142,39 @@ enum ApplyPlanner {
         let id = ConflictRecord.stableID(
             ([kind, table.name.description] + key + [column, discriminator]).joined(separator: "\u{1F}"))
         return .init(id: id, kind: kind, key: key, column: column, detail: detail)
+    }
+
+    /// An insert-only row created at two sites with different content: every column of one insert
+    /// carries that insert's stamp, so the later insert wins every column (the same at every site),
+    /// and the other is kept in the conflict's detail (`duplicate_key`).
+    private static func duplicate(_ a: ReplicatedRow, _ b: ReplicatedRow, merged: ReplicatedRow)
+        -> (winner: ReplicatedRow, loser: ReplicatedRow, stamps: [HybridTimestamp])?
+    {
+        func stamp(_ row: ReplicatedRow) -> HybridTimestamp? {
+            for column in row.columns { if case .lastWriterWins(let register) = column, let stamp = register.stamp { return stamp } }
+            return nil
+        }
+        guard let x = stamp(a), let y = stamp(b), x != y,
+            a.columns.map(\.visibleValue) != b.columns.map(\.visibleValue)
+        else { return nil }
+        let winner = merged.columns.map(\.visibleValue) == a.columns.map(\.visibleValue) ? a : b
+        return (winner, winner == a ? b : a, [x, y].sorted())
+    }
+
+    private static func record(
+        _ duplicate: (winner: ReplicatedRow, loser: ReplicatedRow, stamps: [HybridTimestamp]), table: CaptureTable, key: [String],
+        columns: [CaptureTable.Column]
+    ) -> ApplyPlan.Conflict {
+        func describe(_ row: ReplicatedRow) -> String {
+            var stamp: HybridTimestamp?
+            for column in row.columns { if case .lastWriterWins(let register) = column, stamp == nil { stamp = register.stamp } }
+            let values = JSONText.object(zip(columns, row.columns).map { ($0.0.name.name, JSONText.value($0.1.visibleValue)) })
+            return JSONText.object((stamp.map(ConflictRecord.stampJSON) ?? []) + [("values", values)])
+        }
+        let discriminator = duplicate.stamps.map(\.description).joined(separator: "|")
+        let id = ConflictRecord.stableID((["duplicate_key", table.name.description] + key + ["", discriminator]).joined(separator: "\u{1F}"))
+        let detail = JSONText.object([("winner", describe(duplicate.winner)), ("loser", describe(duplicate.loser))])
+        return .init(id: id, kind: "duplicate_key", key: key, column: "", detail: detail)
     }
 
     /// Byte order of the key's text parts, part by part.
