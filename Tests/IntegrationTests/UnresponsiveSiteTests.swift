@@ -104,6 +104,27 @@ final class UnresponsiveSiteTests: XCTestCase {
     }
 
     /// A smaller `connect_timeout` of the operator's own is honoured.
+    /// `check` reads every site's catalog: a silent site is reported unreachable (69) within the
+    /// bound, and the others are still checked.
+    private func checkCheck(_ mode: BlackholeServer.Mode) async throws {
+        let sitesConfig = try await configuration(mode)
+        let text = try String(contentsOfFile: sitesConfig, encoding: .utf8)
+        let config = try fixture.writeFile("silent-check.conf", text + "\n[table pos.inventory]\nkey = id\n")
+        let result = try timed(["check", "-c", config])
+        XCTAssertEqual(result.status, 78, "the others lack the table, a fatal problem: \(result.stdout)\n\(result.stderr)")
+        XCTAssertLessThan(result.elapsed, bound)
+        XCTAssertTrue(result.stderr.contains("omnisync: site store-silent unreachable"), result.stderr)
+        XCTAssertTrue(result.stdout.contains("at 3 site(s)"), "the three answering sites were checked: \(result.stdout)")
+    }
+
+    func testCheckAnswersWithinTenSecondsWhenASiteNeverAccepts() async throws {
+        try await checkCheck(.listening)
+    }
+
+    func testCheckAnswersWithinTenSecondsWhenASiteAcceptsAndStaysSilent() async throws {
+        try await checkCheck(.accepting)
+    }
+
     func testASmallerConnectTimeoutInTheConninfoIsHonoured() async throws {
         fixture = try await SyncFixture.make()
         server = try BlackholeServer(.accepting)

@@ -34,12 +34,19 @@ public struct DeclaredApplier: Sendable {
         public let rowsWritten: Int
     }
 
-    /// Joins `incoming` into the target in one transaction.
+    /// Joins `incoming` into the target in one transaction of its own.
     public func apply(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws -> Outcome {
+        try connection.transaction(label: "apply \(statements.table.name)") { connection in
+            try applyWithinTransaction(connection, incoming: incoming)
+        }
+    }
+
+    /// Joins `incoming` into the target inside the caller's transaction (a batch's, with its cursor).
+    func applyWithinTransaction(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws -> Outcome {
         let table = statements.table
         let keyCount = table.key.count
         let replicatedCount = table.replicated.count
-        return try connection.transaction(label: "apply \(table.name)") { connection in
+        do {
             let keys = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
             let params = keyParameters(keys)
             let results = try connection.pipeline([
