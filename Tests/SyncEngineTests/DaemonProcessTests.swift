@@ -83,10 +83,10 @@ final class DaemonProcessTests: XCTestCase {
         XCTAssertTrue(plain.stderr.hasPrefix("omnisync: \(bad):2: "), plain.stderr)
     }
 
-    /// Two sites whose server accepts TCP connections and never says a word: with the default
-    /// `connect_timeout` (10 s) the site is logged unreachable with libpq's timeout, READY comes
-    /// then; with a longer one, startup gives up on it after 15 s. The guide's log table must
-    /// say both, since an operator looks a hanging site up there.
+    /// Two sites whose server accepts TCP connections and never says a word: each connect gives up
+    /// after 5 s whatever `connect_timeout` says (40 s here for one), so both are logged
+    /// unreachable with libpq's timeout and READY comes well within startup's 15 s bound. The
+    /// guide's log table must say so, since an operator looks a hanging site up there.
     func testASiteThatHangsAtStartIsReportedAsTheGuideSays() throws {
         let silent = try SilentListener()
         defer { silent.close() }
@@ -105,24 +105,23 @@ final class DaemonProcessTests: XCTestCase {
         let ready = Date().timeIntervalSince(started)
         daemon.signal(SIGKILL)
         _ = try daemon.wait(timeout: 10)
-        XCTAssertLessThan(ready, 25, "startup waited longer than its 15 s bound")
+        XCTAssertLessThan(ready, 12, "startup waited longer than the 5 s connect limit allows")
 
         let lines = daemon.stderr.split(separator: "\n").map(String.init)
-        let unreachable = lines.first { $0.contains("msg=\"site unreachable\" site=web ") }
-        XCTAssertTrue(unreachable?.contains("timeout expired while connecting") == true, daemon.stderr)
-        XCTAssertTrue(
-            lines.contains { $0.contains("msg=\"site not answering at start, ready without it\" site=store-1") },
-            daemon.stderr)
-        XCTAssertFalse(lines.contains { $0.contains("site=store-1") && $0.contains("site unreachable") }, daemon.stderr)
+        for site in ["web", "store-1"] {
+            let unreachable = lines.first { $0.contains("msg=\"site unreachable\" site=\(site) ") }
+            XCTAssertTrue(unreachable?.contains("timeout expired while connecting") == true, daemon.stderr)
+        }
+        XCTAssertFalse(lines.contains { $0.contains("site not answering at start") }, daemon.stderr)
 
         let guide = try String(
             contentsOf: DeployTests.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
         let table = guide.split(separator: "\n").filter { $0.hasPrefix("| warning | `site ") }
         let unreachableRow = table.first { $0.hasPrefix("| warning | `site unreachable` |") } ?? ""
         XCTAssertTrue(unreachableRow.contains("timeout expired while connecting"), "guide: \(unreachableRow)")
-        XCTAssertTrue(unreachableRow.contains("connect_timeout"), "guide: \(unreachableRow)")
+        XCTAssertTrue(unreachableRow.contains("5 s"), "guide: \(unreachableRow)")
         let notAnsweringRow = table.first { $0.contains("`site not answering at start, ready without it`") } ?? ""
-        XCTAssertTrue(notAnsweringRow.contains("connect_timeout"), "guide: \(notAnsweringRow)")
+        XCTAssertTrue(notAnsweringRow.contains("connected and then hung"), "guide: \(notAnsweringRow)")
     }
 
     /// `omnisync reload`, the unit's ExecReload=: returns once the daemon runs with the new file
