@@ -12,6 +12,15 @@ enum SoakFault: String, CaseIterable, Sendable {
     case secondDaemon = "second daemon"
     /// An application transaction held open while everything else goes on.
     case heldTransaction = "held transaction"
+    /// A till keeps a stock row locked at a site for a few seconds (`SELECT … FOR UPDATE` in an
+    /// open transaction) while the daemon must apply changes to it there.
+    case lockedRow = "row locked"
+    /// A sale in a two-phase transaction (notifications off), prepared, then committed or rolled
+    /// back a moment later.
+    case preparedTransaction = "prepared transaction"
+    /// A site's server stops answering without refusing (every process of it stopped with
+    /// SIGSTOP: connections are accepted, statements hang), then carries on.
+    case silentSite = "site silent"
 
     private var weight: Int {
         switch self {
@@ -20,6 +29,9 @@ enum SoakFault: String, CaseIterable, Sendable {
         case .siteOffline: 2
         case .secondDaemon: 2
         case .heldTransaction: 2
+        case .lockedRow: 2
+        case .preparedTransaction: 2
+        case .silentSite: 1
         }
     }
 

@@ -29,6 +29,9 @@ enum SoakOperation: Sendable, CustomStringConvertible {
     case count(key: RowKey, counted: Int64)
     /// A stock delta in a transaction held open for `seconds` before it commits.
     case held(key: RowKey, onHand: Int64, seconds: Double)
+    /// A stock delta in a two-phase transaction (XA): sent with `omnisync.notify = off`, prepared,
+    /// and `seconds` later committed or rolled back (`COMMIT PREPARED` / `ROLLBACK PREPARED`).
+    case prepared(key: RowKey, onHand: Int64, seconds: Double, commit: Bool, name: String)
 
     /// What a committed operation did: rows it changed, and a cart delete's removed quantity.
     struct Result: Sendable {
@@ -120,6 +123,24 @@ enum SoakOperation: Sendable, CustomStringConvertible {
                 usleep(UInt32(seconds * 1_000_000))
                 return Result(affected: 1)
             }
+        case .prepared(let key, let onHand, let seconds, let commit, let name):
+            try connection.query("BEGIN", label: "soak prepared begin")
+            do {
+                try connection.query("SET LOCAL omnisync.notify = off", label: "soak prepared no notification")
+                let changed = try connection.query(
+                    "UPDATE retail.stock SET on_hand = on_hand + $3::bigint WHERE sku = $1 AND location = $2",
+                    [key.k1, key.k2, String(onHand)], label: "soak prepared delta")
+                guard changed.affectedRows == 1 else {
+                    throw Unexpected(description: "no row \(key) at this site for a prepared transaction")
+                }
+            } catch {
+                _ = try? connection.query("ROLLBACK", label: "soak prepared rollback")
+                throw error
+            }
+            try connection.query("PREPARE TRANSACTION '\(name)'", label: "soak prepare")
+            usleep(UInt32(seconds * 1_000_000))
+            try connection.query("\(commit ? "COMMIT" : "ROLLBACK") PREPARED '\(name)'", label: "soak finish prepared")
+            return Result(affected: commit ? 1 : 0)
         }
     }
 
@@ -136,7 +157,7 @@ enum SoakOperation: Sendable, CustomStringConvertible {
     var touchedRows: [String] {
         switch self {
         case .stockDelta(let key, _, _), .receipt(let key, _), .scarceSale(let key, _), .count(let key, _),
-            .held(let key, _, _):
+            .held(let key, _, _), .prepared(let key, _, _, _, _):
             return [Self.tag(.stock, key)]
         case .cartChange(let key, _), .cartDelete(let key):
             return [Self.tag(.cartItems, key)]
@@ -175,6 +196,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
         case .count(let key, let counted): return "count \(show(key)) = \(counted)"
         case .held(let key, let onHand, let seconds):
             return "held transaction \(show(key)) on_hand\(signed(onHand)) for \(String(format: "%.1f", seconds))s"
+        case .prepared(let key, let onHand, let seconds, let commit, let name):
+            return "prepared transaction \(name) \(show(key)) on_hand\(signed(onHand)), \(commit ? "committed" : "rolled back") after \(String(format: "%.1f", seconds))s"
         }
     }
 

@@ -50,6 +50,15 @@ extension SoakOracle {
         return .held(key: key, onHand: delta, seconds: Double.random(in: 0.5...1.5, using: &rng))
     }
 
+    /// A two-phase transaction committed or rolled back a moment after it was prepared (a fault).
+    func planPrepared(site: String, name: String, rng: inout SeededGenerator) -> SoakOperation {
+        let key = RowKey(skus.randomElement(using: &rng)!, sites.randomElement(using: &rng)!)
+        let delta = Int64.random(in: 1...5, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
+        return .prepared(
+            key: key, onHand: delta, seconds: Double.random(in: 0.3...2.0, using: &rng), commit: Bool.random(using: &rng),
+            name: name)
+    }
+
     /// Physical counts, made while every site is caught up: each sees every earlier change.
     func planCounts(rng: inout SeededGenerator) -> [(site: String, operation: SoakOperation)] {
         let candidates = state.withLock { state in state.stock.keys.filter { !state.scarce.contains($0) }.sorted() }

@@ -185,6 +185,8 @@ final class SoakOracle: Sendable {
             state.stock[key] = row
         case .held(let key, let onHand, _):
             move(key, onHand: onHand)
+        case .prepared(let key, let onHand, _, let commit, _):
+            if commit { move(key, onHand: onHand) }
         }
     }
 

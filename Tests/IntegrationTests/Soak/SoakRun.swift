@@ -157,7 +157,7 @@ final class SoakRun: Sendable {
         var rng = SeededGenerator(seed: seed ^ 0xFA17_0000 &+ UInt64(phase))
         let count = Int.random(in: 1...3, using: &rng)
         await withTaskGroup(of: Void.self) { background in
-            for _ in 0..<count {
+            for index in 0..<count {
                 try? await Task.sleep(for: .seconds(Double.random(in: 0...(settings.phaseSeconds / Double(count)), using: &rng)))
                 let fault = SoakFault.random(using: &rng)
                 let site = fixture.siteNames.randomElement(using: &rng)!
@@ -191,6 +191,14 @@ final class SoakRun: Sendable {
                     case .heldTransaction:
                         let operation = oracle.planHeld(site: site, rng: &rng)
                         background.addTask { await self.hold(operation, at: site) }
+                    case .lockedRow:
+                        let seconds = pause * 3, offset = Int.random(in: 0..<8, using: &rng)
+                        background.addTask { await self.lockRow(at: site, offset: offset, for: seconds) }
+                    case .preparedTransaction:
+                        let operation = oracle.planPrepared(site: site, name: "soak-\(seed)-\(phase)-\(index)", rng: &rng)
+                        background.addTask { await self.hold(operation, at: site) }
+                    case .silentSite:
+                        background.addTask { await self.silence(site: site, for: pause) }
                     }
                 } catch {
                     // A fault aimed at a site that is down at that moment has nothing to break.
@@ -206,6 +214,58 @@ final class SoakRun: Sendable {
         oracle.note(site: "fault", "transaction held open at \(site): \(operation)")
         oracle.record(site: site, operation: operation, outcome: await perform(operation, on: holders[site]!))
         gate.leave()
+    }
+
+    /// Locks one stock row of `site` in an open transaction for `seconds`, as a till finishing a
+    /// payment does, and rolls back: nothing is written, but the daemon must not wait on it.
+    private func lockRow(at site: String, offset: Int, for seconds: Double) async {
+        let session = PostgresSession(conninfo: fixture.conninfo(site), label: "soak/\(site)/lock", applicationName: "soak-lock")
+        defer { Task { await session.disconnect() } }
+        do {
+            let locked = try await session.withConnection { connection -> String? in
+                _ = try connection.query("BEGIN", label: "soak lock begin")
+                let row = try connection.query(
+                    "SELECT sku || '/' || location FROM retail.stock ORDER BY sku, location OFFSET $1 LIMIT 1 FOR UPDATE",
+                    [String(offset)], label: "soak lock row"
+                ).rows.first?.first ?? nil
+                usleep(UInt32(seconds * 1_000_000))
+                _ = try connection.query("ROLLBACK", label: "soak lock end")
+                return row
+            }
+            oracle.note(site: "fault", "stock row \(locked ?? "none") locked at \(site) for \(String(format: "%.1f", seconds))s")
+        } catch {
+            oracle.note(site: "fault", "row lock at \(site) not held: \(error)")
+        }
+    }
+
+    /// Stops every process of the server of `site` (SIGSTOP) for `seconds`: it accepts connections
+    /// and answers nothing, as a hung server or a dead link does; then lets it carry on. The
+    /// applications of the sites on that server are paused meanwhile.
+    private func silence(site: String, for seconds: Double) async {
+        let cluster = fixture.cluster(of: site)
+        guard let directory = fixture.clusters.clusterDirectory,
+            offlineClusters.withLock({ $0.insert(cluster).inserted })
+        else { return }
+        defer { offlineClusters.withLock { _ = $0.remove(cluster) } }
+        let affected = fixture.siteNames.filter { fixture.cluster(of: $0) == cluster }
+        for name in affected { await gates[name]!.close() }
+        do {
+            let pid = try String(contentsOfFile: "\(directory)/\(cluster)/postmaster.pid", encoding: .utf8)
+                .split(separator: "\n").first.map(String.init) ?? ""
+            let children = try Subprocess.run("/usr/bin/pgrep", arguments: ["-P", pid], timeout: 10).stdout
+                .split(separator: "\n").map(String.init)
+            let processes = [pid] + children
+            oracle.note(site: "fault", "server of \(affected.joined(separator: ",")) silent for \(String(format: "%.1f", seconds))s")
+            let stopped = try? Subprocess.run("/bin/kill", arguments: ["-STOP"] + processes, timeout: 10)
+            try? await Task.sleep(for: .seconds(seconds))
+            // Whatever happened above, the server must carry on.
+            let continued = try Subprocess.run("/bin/kill", arguments: ["-CONT"] + processes, timeout: 10)
+            if stopped == nil || continued.termination.code != 0 { fail("SIGSTOP/SIGCONT of cluster \(cluster) failed") }
+            oracle.note(site: "fault", "server of \(affected.joined(separator: ",")) answering again")
+        } catch {
+            fail("silencing cluster \(cluster): \(error)")
+        }
+        for name in affected { gates[name]!.open() }
     }
 
     /// Stops the server of `site` (and of any site sharing it) once their applications are idle,
