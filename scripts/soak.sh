@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # The randomized fault soak, as long as you like: seeded runs of concurrent application work at
 # every site while the daemon is killed, its connections terminated, sites taken offline or silenced
-# (SIGSTOP: connections accepted, nothing answered), rows locked at sites, sales prepared for
-# two-phase commit and committed or rolled back later, a second
-# daemon started and stopped and transactions held open; every run must end equal to an oracle
-# computed from the workload (Tests/IntegrationTests/SoakTests.swift, which scripts/test.sh runs
-# CI-sized).
+# (SIGSTOP), rows locked, sales prepared for two-phase commit, a second daemon started and stopped
+# and transactions held open; every run must end equal to an oracle computed from the workload
+# (Tests/IntegrationTests/SoakTests.swift, which scripts/test.sh runs CI-sized).
 #
 #   scripts/soak.sh [--runs N] [--sites N] [--seed S] [--ops N] [--quiet]
 #
