@@ -19,6 +19,7 @@ struct Omnisync {
         StatusCommand.self,
         VerifyCommand.self,
         CheckCommand.self,
+        ExplainCommand.self,
         ConflictsCommand.self,
         ConflictsResolveCommand.self,
         QuarantineCommand.self,

@@ -28,7 +28,7 @@ final class CLIHelpTests: XCTestCase {
     /// configuration path and an example.
     func testEveryCommandHasCompleteHelp() throws {
         for command in [
-            "migrate", "run", "reload", "status", "verify", "check", "conflicts", "conflicts resolve", "quarantine",
+            "migrate", "run", "reload", "status", "verify", "check", "explain", "conflicts", "conflicts resolve", "quarantine",
             "quarantine retry",
             "quarantine discard",
         ] {
@@ -56,6 +56,7 @@ final class CLIHelpTests: XCTestCase {
           status               show each site's reachability, backlog and open conflicts
           verify               check that every site holds the same reconciled state
           check                check declared tables at every site against their declarations
+          explain              show how a row's value came to be: each site's part, counts and deletes
           conflicts            list conflicts the daemon could not resolve alone
           conflicts resolve    mark a conflict resolved
           quarantine           list rows held because a change could not be applied

@@ -1,0 +1,90 @@
+import DaemonKit
+import SyncEngine
+
+/// `omnisync explain`: how one row's merged value came to be, read from one site.
+struct ExplainCommand: Subcommand {
+    static let name = "explain"
+    static let summary = "show how a row's value came to be: each site's part, counts and deletes"
+    static let discussion = [
+        "Reads one row of a replicated table (retail.stock, cart_items, orders, order_lines,",
+        "returns; the retail. prefix may be left out) at the site named by --site, or at the",
+        "first site of the configuration that can be reached. KEY are the row's key values in",
+        "key order: stock SKU LOCATION, cart_items CART_ID SKU, orders ORDER_ID, order_lines",
+        "ORDER_ID LINE_NO, returns RETURN_ID.",
+        "",
+        "For a counter column (on_hand, reserved, quantity) it shows the visible and the merged",
+        "value, the physical count (or, for a cart item, the deletes) that applies with where",
+        "and when it was made and what it had seen of each site, then each site's contribution",
+        "with its clock entry and its change since the count, and the sum. For a cart item, also",
+        "whether the row is present and which changes no delete had seen. For an order, order",
+        "line or return: where and when it was created. Changes nothing.",
+    ]
+    static let site = OptionSpec(long: "site", valueName: "NAME", help: "read the row at this site")
+    static let json = OptionSpec(long: "json", help: "print one JSON object instead of text")
+    static let options = [site, json]
+    static let positionals = ["TABLE", "KEY", "[KEY]"]
+    static let exitCodes: KeyValuePairs<ExitCode, String> = [
+        .ok: "the row was explained",
+        .failure: "the site has no such row, or its state cannot be read",
+        .usage: "bad usage: no table, an unknown table, or the wrong number of key values",
+        .unavailable: "the site named by --site, or every site, could not be reached",
+        .config: "configuration error",
+    ]
+    static let example = "omnisync explain -c /etc/omnisync/omnisync.conf --site store-042 stock SKU-1001 store-042"
+
+    let shared: SharedOptions
+    let siteName: String?
+    let asJSON: Bool
+    let table: ReplicatedTable
+    let key: [String]
+
+    init(_ arguments: ParsedArguments) throws(CommandFailure) {
+        shared = SharedOptions(arguments)
+        siteName = arguments.value(Self.site.long)
+        asJSON = arguments.flag(Self.json.long)
+        if let siteName, !ConfigurationSettings.isValidSiteName(siteName) {
+            throw .usage(message: "'\(siteName)' is not a valid site name", command: Self.name)
+        }
+        guard let tableName = arguments.positionals.first else {
+            throw .usage(message: "missing TABLE and KEY", command: Self.name)
+        }
+        guard let table = RowExplanation.table(named: tableName) else {
+            let known = ReplicatedTable.allCases.map { "retail.\($0.name)" }.joined(separator: ", ")
+            throw .usage(message: "unknown table '\(tableName)' (one of \(known))", command: Self.name)
+        }
+        let key = Array(arguments.positionals.dropFirst())
+        if let problem = RowExplanation.keyProblem(key, for: table) {
+            throw .usage(message: problem, command: Self.name)
+        }
+        self.table = table
+        self.key = key
+    }
+
+    func run() async throws(CommandFailure) {
+        let configuration = try shared.loadConfiguration()
+        if let siteName, configuration.site(named: siteName) == nil {
+            throw .usage(message: "no site '\(siteName)' in \(configuration.path)", command: Self.name)
+        }
+        let row = "retail.\(table.name) " + zip(table.keyColumns, key).map { "\($0)=\($1)" }.joined(separator: " ")
+        switch await RowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key) {
+        case .found(let explanation):
+            if asJSON {
+                Console.out(explanation.renderJSON())
+            } else {
+                for line in explanation.renderText() { Console.out(line) }
+            }
+            guard explanation.isExplained else {
+                throw .failed(message: "\(row): no readable sync state at site \(explanation.site)")
+            }
+        case .unknown(let site):
+            throw .failed(message: "\(row): no such row at site \(site)")
+        case .failed(let site, let reason):
+            throw .failed(message: "site \(site): \(reason)")
+        case .unreachable(let sites):
+            for (site, reason) in sites {
+                Console.err("omnisync: site \(site) unreachable: \(reason)")
+            }
+            throw .unavailable(message: siteName == nil ? "no site could be reached" : nil)
+        }
+    }
+}
