@@ -17,6 +17,7 @@ say() { echo "test.sh: $*" >&2; }
 . scripts/lib/prerequisites.sh
 ensure_prerequisites test.sh
 ensure_systemd_analyze test.sh
+ensure_promtool test.sh
 
 # --- build -----------------------------------------------------------------------------------------
 build_args=(-Xswiftc -warnings-as-errors)

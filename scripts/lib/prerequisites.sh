@@ -58,3 +58,51 @@ has_install_candidate() { # PACKAGE
   policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
   [[ $policy =~ Candidate:\ [0-9] ]]
 }
+
+# promtool checks and unit-tests deploy/prometheus/omnisync-rules.yml in the tests (AlertRulesTests,
+# which fail without it). Debian ships it in the `prometheus` package, whose maintainer scripts
+# would start and enable a Prometheus server: during the install a policy-rc.d that refuses every
+# start stands in for the machine's own (restored afterwards, also on failure), and the service is
+# then disabled at boot. Recommends (prometheus-node-exporter, another server) are not installed.
+# OMNISYNC_POLICY_RC_D names the policy file, for the tests of this function only.
+ensure_promtool() { # NAME
+  local name=$1
+  command -v promtool >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "$name: installing prometheus (for promtool), without starting its server" >&2
+    if (install_without_starting_services "${OMNISYNC_POLICY_RC_D:-/usr/sbin/policy-rc.d}" prometheus); then
+      if command -v deb-systemd-helper >/dev/null 2>&1; then
+        deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+      fi
+      if command -v update-rc.d >/dev/null 2>&1; then update-rc.d prometheus disable >/dev/null 2>&1 || true; fi
+      command -v promtool >/dev/null 2>&1 && return 0
+    fi
+  fi
+  echo "$name: promtool is missing (Debian: apt-get install --no-install-recommends prometheus); the alert rule tests will fail" >&2
+}
+
+# Meant for a subshell, `(install_without_starting_services POLICY PACKAGE…)`: apt-get install
+# PACKAGE… while POLICY (policy-rc.d) answers 101 to every service start, then puts back whatever
+# POLICY was before, however the install ended. Its variables and traps are the subshell's.
+install_without_starting_services() { # POLICY PACKAGE…
+  policy_file=$1 policy_saved=
+  shift
+  if [ -e "$policy_file" ] || [ -L "$policy_file" ]; then
+    policy_saved="$policy_file.omnisync-saved.$$"
+    mv -f "$policy_file" "$policy_saved" || return 1
+  fi
+  trap restore_policy EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  printf '#!/bin/sh\n# omnisync prerequisites.sh: no service starts while packages are installed\nexit 101\n' \
+    >"$policy_file" || return 1
+  chmod 755 "$policy_file" || return 1
+  export DEBIAN_FRONTEND=noninteractive
+  if ! has_install_candidate "$1"; then apt-get update -q >&2 || true; fi
+  apt-get install -y -q --no-install-recommends "$@" >&2
+}
+
+restore_policy() {
+  rm -f "$policy_file"
+  if [ -n "$policy_saved" ]; then mv -f "$policy_saved" "$policy_file"; fi
+}
