@@ -28,10 +28,7 @@ struct CheckCommand: Subcommand {
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         shared = SharedOptions(arguments)
-        siteName = arguments.value(Self.site.long)
-        if let siteName, !ConfigurationSettings.isValidSiteName(siteName) {
-            throw .usage(message: "'\(siteName)' is not a valid site name", command: Self.name)
-        }
+        siteName = try SharedOptions.siteName(arguments, Self.site, command: Self.name)
     }
 
     func run() async throws(CommandFailure) {
@@ -41,9 +38,7 @@ struct CheckCommand: Subcommand {
         } catch {
             throw .configuration(message: error.description)
         }
-        if let siteName, configuration.site(named: siteName) == nil {
-            throw .usage(message: "no site '\(siteName)' in \(configuration.path)", command: Self.name)
-        }
+        try SharedOptions.requireSite(siteName, in: configuration, command: Self.name)
         let report = await DeclarationCheck(configuration: configuration).run(siteName: siteName)
         for line in report.render() { Console.out(line) }
         for (site, reason) in report.unreachable {

@@ -40,11 +40,8 @@ struct ExplainCommand: Subcommand {
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         shared = SharedOptions(arguments)
-        siteName = arguments.value(Self.site.long)
+        siteName = try SharedOptions.siteName(arguments, Self.site, command: Self.name)
         asJSON = arguments.flag(Self.json.long)
-        if let siteName, !ConfigurationSettings.isValidSiteName(siteName) {
-            throw .usage(message: "'\(siteName)' is not a valid site name", command: Self.name)
-        }
         guard let tableName = arguments.positionals.first else {
             throw .usage(message: "missing TABLE and KEY", command: Self.name)
         }
@@ -62,9 +59,7 @@ struct ExplainCommand: Subcommand {
 
     func run() async throws(CommandFailure) {
         let configuration = try shared.loadConfiguration()
-        if let siteName, configuration.site(named: siteName) == nil {
-            throw .usage(message: "no site '\(siteName)' in \(configuration.path)", command: Self.name)
-        }
+        try SharedOptions.requireSite(siteName, in: configuration, command: Self.name)
         let row = "retail.\(table.name) " + zip(table.keyColumns, key).map { "\($0)=\($1)" }.joined(separator: " ")
         switch await RowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key) {
         case .found(let explanation):

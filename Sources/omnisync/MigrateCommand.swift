@@ -27,17 +27,12 @@ struct MigrateCommand: Subcommand {
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
         shared = SharedOptions(arguments)
-        siteName = arguments.value(Self.site.long)
-        if let siteName, !ConfigurationSettings.isValidSiteName(siteName) {
-            throw .usage(message: "'\(siteName)' is not a valid site name", command: Self.name)
-        }
+        siteName = try SharedOptions.siteName(arguments, Self.site, command: Self.name)
     }
 
     func run() async throws(CommandFailure) {
         let configuration = try shared.loadConfiguration()
-        if let siteName, configuration.site(named: siteName) == nil {
-            throw .usage(message: "no site '\(siteName)' in \(configuration.path)", command: Self.name)
-        }
+        try SharedOptions.requireSite(siteName, in: configuration, command: Self.name)
         let handler = StderrLogHandler(
             minimumLevel: configuration.daemon.logLevel, format: configuration.daemon.logFormat)
         let migrator = Migrator(configuration: configuration, logger: Logger(handler: handler))

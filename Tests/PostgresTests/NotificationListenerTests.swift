@@ -200,8 +200,8 @@ final class NotificationListenerTests: XCTestCase {
     }
 
     func testStopIsPromptWhileConnectingToASilentServer() async throws {
-        let server = try SilentServer()
-        let listener = NotificationListener(conninfo: server.conninfo, channels: ["c"], label: "silent")
+        let server = try BlackholeServer(.listening)
+        let listener = NotificationListener(conninfo: server.superuserConninfo, channels: ["c"], label: "silent")
         let recorder = Recorder(listener)
         listener.start()
         try await Task.sleep(for: .milliseconds(200))

@@ -238,9 +238,9 @@ final class PostgresConnectionTests: XCTestCase {
     }
 
     func testConnectTimeoutAppliesToASilentServer() throws {
-        let server = try SilentServer()
+        let server = try BlackholeServer(.listening)
         let started = ContinuousClock.now
-        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: server.conninfo + " connect_timeout=2")) {
+        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: server.superuserConninfo + " connect_timeout=2")) {
             let error = $0 as? PostgresError
             XCTAssertEqual(error?.category, .connection)
             XCTAssertEqual(error?.message, "timeout expired while connecting")

@@ -12,9 +12,9 @@ import XCTest
 /// down, a connect or a statement under way.
 final class UnresponsiveServerTests: XCTestCase {
     func testConnectGivesUpAfterTheLimitEvenWithALargerConnectTimeout() throws {
-        let server = try SilentServer()
+        let server = try BlackholeServer(.listening)
         let started = ContinuousClock.now
-        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: server.conninfo + " connect_timeout=30")) {
+        XCTAssertThrowsError(try PostgresConnection.connect(conninfo: server.superuserConninfo + " connect_timeout=30")) {
             XCTAssertEqual(($0 as? PostgresError)?.message, "timeout expired while connecting")
         }
         let elapsed = ContinuousClock.now - started
@@ -23,8 +23,8 @@ final class UnresponsiveServerTests: XCTestCase {
     }
 
     func testCallersQueuedBehindAFailedConnectFailAtOnce() async throws {
-        let server = try SilentServer()
-        let session = PostgresSession(conninfo: server.conninfo + " connect_timeout=2", label: "silent")
+        let server = try BlackholeServer(.listening)
+        let session = PostgresSession(conninfo: server.superuserConninfo + " connect_timeout=2", label: "silent")
         let started = ContinuousClock.now
         let failures = await withTaskGroup(of: PostgresError?.self) { group in
             for _ in 0..<3 {
@@ -47,8 +47,8 @@ final class UnresponsiveServerTests: XCTestCase {
     }
 
     func testInterruptAbandonsAConnectUnderWayAndRefusesNewOnes() async throws {
-        let server = try SilentServer()
-        let session = PostgresSession(conninfo: server.conninfo, label: "silent")
+        let server = try BlackholeServer(.listening)
+        let session = PostgresSession(conninfo: server.superuserConninfo, label: "silent")
         let attempt = Task {
             do {
                 _ = try await session.withConnection { $0.backendPID }

@@ -88,8 +88,8 @@ final class DaemonProcessTests: XCTestCase {
     /// unreachable with libpq's timeout and READY comes well within startup's 15 s bound. The
     /// guide's log table must say so, since an operator looks a hanging site up there.
     func testASiteThatHangsAtStartIsReportedAsTheGuideSays() throws {
-        let silent = try SilentListener()
-        defer { silent.close() }
+        let silent = try BlackholeServer(.listening)
+        defer { withExtendedLifetime(silent) {} }
         let config = try temporaryFile(
             """
             [site web]
@@ -200,41 +200,5 @@ final class DaemonProcessTests: XCTestCase {
             guard Date() < deadline else { return XCTFail("no \"\(text)\" within \(timeout) s; stderr:\n\(daemon.stderr)") }
             usleep(20_000)
         }
-    }
-}
-
-/// A TCP socket on 127.0.0.1 that listens and never accepts: the kernel completes the handshake,
-/// and a client then waits for a server greeting that never comes.
-private final class SilentListener {
-    let descriptor: Int32
-    let port: UInt16
-
-    init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.descriptor = descriptor
-        guard descriptor >= 0 else { throw Failure(description: "socket: \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(descriptor, 64) == 0 else { throw Failure(description: "bind/listen: \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        self.port = UInt16(bigEndian: address.sin_port)
-    }
-
-    func close() {
-        _ = Glibc.close(descriptor)
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
     }
 }

@@ -150,15 +150,19 @@ enum ApplyPlanner {
     private static func duplicate(_ a: ReplicatedRow, _ b: ReplicatedRow, merged: ReplicatedRow)
         -> (winner: ReplicatedRow, loser: ReplicatedRow, stamps: [HybridTimestamp])?
     {
-        func stamp(_ row: ReplicatedRow) -> HybridTimestamp? {
-            for column in row.columns { if case .lastWriterWins(let register) = column, let stamp = register.stamp { return stamp } }
-            return nil
-        }
-        guard let x = stamp(a), let y = stamp(b), x != y,
+        guard let x = insertStamp(a), let y = insertStamp(b), x != y,
             a.columns.map(\.visibleValue) != b.columns.map(\.visibleValue)
         else { return nil }
         let winner = merged.columns.map(\.visibleValue) == a.columns.map(\.visibleValue) ? a : b
         return (winner, winner == a ? b : a, [x, y].sorted())
+    }
+
+    /// The stamp an insert-only row's insert gave every column.
+    private static func insertStamp(_ row: ReplicatedRow) -> HybridTimestamp? {
+        for column in row.columns {
+            if case .lastWriterWins(let register) = column, let stamp = register.stamp { return stamp }
+        }
+        return nil
     }
 
     private static func record(
@@ -166,8 +170,7 @@ enum ApplyPlanner {
         columns: [CaptureTable.Column]
     ) -> ApplyPlan.Conflict {
         func describe(_ row: ReplicatedRow) -> String {
-            var stamp: HybridTimestamp?
-            for column in row.columns { if case .lastWriterWins(let register) = column, stamp == nil { stamp = register.stamp } }
+            let stamp = insertStamp(row)
             let values = JSONText.object(zip(columns, row.columns).map { ($0.0.name.name, JSONText.value($0.1.visibleValue)) })
             return JSONText.object((stamp.map(ConflictRecord.stampJSON) ?? []) + [("values", values)])
         }
