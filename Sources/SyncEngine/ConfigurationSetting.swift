@@ -1,6 +1,16 @@
 /// One row of the settings table (``ConfigurationSettings/all``): a key, where it goes, its
-/// documentation, whether `SIGHUP` applies it, and how a value is checked and stored.
+/// documentation, what `SIGHUP` does with a change of it, and how a value is checked and stored.
 public struct ConfigurationSetting: Sendable {
+    /// What a `SIGHUP` does when the key's value changed. A reload computes what changed, and
+    /// what it must do about it, from this alone (``ConfigurationChange``).
+    public enum ReloadEffect: Sendable, Equatable {
+        /// Applied at once; nothing else is disturbed (the log level and format).
+        case inPlace
+        /// Applied by restarting the engine in place: the batches under way finish, then every
+        /// site is connected anew with the new value.
+        case renewsConnections
+    }
+
     public enum Section: String, Sendable {
         /// `[daemon]`, at most once.
         case daemon
@@ -23,8 +33,8 @@ public struct ConfigurationSetting: Sendable {
     public let key: String
     /// What the key does and what it accepts, one sentence per element.
     public let documentation: [String]
-    /// `SIGHUP` applies a change of this key; otherwise it takes a restart.
-    public let reloadable: Bool
+    /// How `SIGHUP` applies a change of this key.
+    public let onReload: ReloadEffect
     /// Must appear in every section of its kind.
     public let required: Bool
     /// A value to show in the example file for a key without a default.
@@ -36,7 +46,7 @@ public struct ConfigurationSetting: Sendable {
         section: Section,
         key: String,
         documentation: [String],
-        reloadable: Bool,
+        onReload: ReloadEffect,
         required: Bool = false,
         example: String? = nil,
         apply: @escaping @Sendable (String, inout Draft) throws(InvalidValue) -> Void,
@@ -45,11 +55,25 @@ public struct ConfigurationSetting: Sendable {
         self.section = section
         self.key = key
         self.documentation = documentation
-        self.reloadable = reloadable
+        self.onReload = onReload
         self.required = required
         self.example = example
         self.apply = apply
         self.read = read
+    }
+
+    /// The value of a `[daemon]` key in `settings`, as it would be written in the file.
+    func value(in settings: DaemonSettings) -> String? {
+        var draft = Draft()
+        draft.daemon = settings
+        return read(draft)
+    }
+
+    /// The value of a `[site]` key in `site`, as it would be written in the file.
+    func value(in site: SiteConfig) -> String? {
+        var draft = Draft()
+        draft.conninfo = site.conninfo
+        return read(draft)
     }
 
     /// The default as it would be written in the file; `nil` when the key has none.

@@ -51,7 +51,10 @@ extension ConfigurationSettings {
         } else {
             notes.append("Default: \(setting.defaultText ?? "unset").")
         }
-        notes.append(setting.reloadable ? "Applied on SIGHUP." : "Takes a restart to change.")
+        switch setting.onReload {
+        case .inPlace: notes.append("Applied on SIGHUP.")
+        case .renewsConnections: notes.append("Applied on SIGHUP, with new connections to every site.")
+        }
         return setting.documentation.map { "# " + $0 } + ["# " + notes.joined(separator: " ")]
     }
 }

@@ -1,4 +1,5 @@
 import DaemonKit
+import MergeCore
 
 /// The settings table: the one place that defines every configuration key. Parsing,
 /// validation, the example file (`deploy/omnisync.conf.example`) and its drift test read it.
@@ -13,7 +14,7 @@ public enum ConfigurationSettings {
             documentation: [
                 "Lowest level written to the log: \(LogLevel.allCases.map(\.rawValue).joined(separator: " | ")).",
             ],
-            reloadable: true,
+            onReload: .inPlace,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 draft.daemon.logLevel = try choice(value, LogLevel.init(name:), LogLevel.allCases.map(\.rawValue))
             },
@@ -22,7 +23,7 @@ public enum ConfigurationSettings {
         ConfigurationSetting(
             section: .daemon, key: "log_format",
             documentation: ["Log line format: logfmt (key=value pairs) | json (one object per line)."],
-            reloadable: true,
+            onReload: .inPlace,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 draft.daemon.logFormat = try choice(value, LogFormat.init(name:), LogFormat.allCases.map(\.rawValue))
             },
@@ -33,7 +34,7 @@ public enum ConfigurationSettings {
             documentation: [
                 "Most changes read from one site per round (\(batchSizeRange.lowerBound)-\(batchSizeRange.upperBound)).",
             ],
-            reloadable: true,
+            onReload: .renewsConnections,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 draft.daemon.batchSize = try integer(value, in: batchSizeRange)
             },
@@ -45,7 +46,7 @@ public enum ConfigurationSettings {
                 "Safety poll, in milliseconds, for when no NOTIFY arrives"
                     + " (\(pollIntervalMsRange.lowerBound)-\(pollIntervalMsRange.upperBound)).",
             ],
-            reloadable: true,
+            onReload: .renewsConnections,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 draft.daemon.pollIntervalMs = try integer(value, in: pollIntervalMsRange)
             },
@@ -57,7 +58,7 @@ public enum ConfigurationSettings {
                 "Prometheus text file (node_exporter textfile collector), rewritten after every round.",
                 "An absolute path; when unset, no metrics are written.",
             ],
-            reloadable: true,
+            onReload: .renewsConnections,
             example: "/var/lib/prometheus/node-exporter/omnisync.prom",
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 guard value.hasPrefix("/"), !value.hasSuffix("/"), !value.contains("\0") else {
@@ -73,7 +74,7 @@ public enum ConfigurationSettings {
                 "libpq connection string or URI of the site's database.",
                 "Passwords belong in ~/.pgpass, PGPASSFILE or PGPASSWORD, not here.",
             ],
-            reloadable: true,
+            onReload: .renewsConnections,
             required: true,
             apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
                 guard !value.isEmpty else {
@@ -103,13 +104,10 @@ public enum ConfigurationSettings {
         all.filter { $0.section == section }.map(\.key)
     }
 
-    /// Whether `name` may name a site: 1–63 characters of `a-z 0-9 -`.
+    /// Whether `name` may name a site: 1–63 characters of `a-z 0-9 -` (MergeCore's rule, which
+    /// the schema's check on `omnisync.site` repeats in SQL; a test keeps the two equal).
     public static func isValidSiteName(_ name: String) -> Bool {
-        (1...siteNameMaxLength).contains(name.utf8.count)
-            && name.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-            }
+        SiteName.isValidSiteName(name)
     }
 
     private static func choice<Value>(

@@ -1,16 +1,17 @@
 import DaemonKit
 
-/// The `[daemon]` section of the configuration. Defaults and valid ranges live in
-/// ``ConfigurationSettings``.
+/// The `[daemon]` section of the configuration. The defaults are the initializer's, written
+/// once; ``ConfigurationSettings`` reads them from there for the example file and holds the
+/// valid ranges.
 public struct DaemonSettings: Sendable, Equatable {
-    public var logLevel: LogLevel = .info
-    public var logFormat: LogFormat = .logfmt
+    public var logLevel: LogLevel
+    public var logFormat: LogFormat
     /// Most changes read from one site per round.
-    public var batchSize: Int = 1000
+    public var batchSize: Int
     /// Safety poll when no `NOTIFY` arrives.
-    public var pollIntervalMs: Int = 5000
+    public var pollIntervalMs: Int
     /// Where to write Prometheus text after each round; `nil`: no metrics file.
-    public var metricsFile: String? = nil
+    public var metricsFile: String?
 
     public init(
         logLevel: LogLevel = .info,

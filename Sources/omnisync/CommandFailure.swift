@@ -11,8 +11,6 @@ enum CommandFailure: Error, Equatable {
     case unavailable(message: String?)
     /// A runtime failure, or `verify` found differences.
     case failed(message: String?)
-    /// The daemon decided its own exit status.
-    case daemonExit(ExitCode)
 
     var exitCode: ExitCode {
         switch self {
@@ -20,7 +18,6 @@ enum CommandFailure: Error, Equatable {
         case .configuration: .config
         case .unavailable: .unavailable
         case .failed: .failure
-        case .daemonExit(let code): code
         }
     }
 
@@ -29,7 +26,6 @@ enum CommandFailure: Error, Equatable {
         switch self {
         case .usage(let message, _): message
         case .configuration(let message), .unavailable(let message), .failed(let message): message
-        case .daemonExit: nil
         }
     }
 

@@ -4,12 +4,13 @@ import Glibc
 import Darwin
 #endif
 import DaemonKit
+import SyncEngine
 
 /// The `omnisync` executable: picks the command, parses and validates its arguments, runs it,
 /// and turns the outcome into the exit status.
 @main
 struct Omnisync {
-    static let version = "0.1.0"
+    static let version = SyncDaemon.version
 
     /// In the order `--help` lists them.
     static let commands: [any Subcommand.Type] = [

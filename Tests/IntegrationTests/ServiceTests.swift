@@ -55,6 +55,43 @@ final class ServiceTests: XCTestCase {
         XCTAssertFalse(notify.received.contains("WATCHDOG=1"), "\(notify.received)")
     }
 
+    /// A second SIGTERM while the first is still finishing the batches under way ends the process
+    /// at once, exit 0 (every apply is idempotent), without waiting for them. The first stop is
+    /// kept busy by a server that has stopped answering mid-apply (SIGSTOP): alone, it would give
+    /// that statement its shutdown grace.
+    func testASecondStopSignalExitsAtOnceWhileTheFirstIsFinishing() async throws {
+        let notify = try NotifySocket()
+        let daemon = try fixture.startDaemon(environment: ["NOTIFY_SOCKET": notify.path])
+        XCTAssertNotNil(notify.next("READY=1"), "no READY=1; stderr:\n\(daemon.stderr)")
+        let silent = try serverProcesses(of: "store-b")
+        XCTAssertEqual(try Subprocess.run("/bin/kill", arguments: ["-STOP"] + silent, timeout: 10).termination, .exited(0))
+        defer { _ = try? Subprocess.run("/bin/kill", arguments: ["-CONT"] + silent, timeout: 10) }
+        // A sale at web: its delivery to store-b starts, and hangs there.
+        try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('second-stop', 'web', 5, 0)")
+        try await Task.sleep(for: .seconds(1))
+
+        daemon.signal(SIGTERM)
+        XCTAssertNotNil(notify.next("STOPPING=1"), "no STOPPING=1 after SIGTERM")
+        try await Task.sleep(for: .milliseconds(300))
+        XCTAssertTrue(daemon.isRunning, "the first stop waits for the hung statement:\n\(daemon.stderr.suffix(3000))")
+        let second = ContinuousClock.now
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(try daemon.wait(timeout: 20), .exited(0), daemon.stderr.suffix(3000).description)
+        XCTAssertLessThan(ContinuousClock.now - second, .seconds(2), "the second signal exits at once")
+        XCTAssertTrue(daemon.stderr.contains("second stop signal, exiting now"), daemon.stderr.suffix(3000).description)
+        XCTAssertFalse(daemon.stderr.contains("omnisync stopped"), "abandoned, not finished:\n\(daemon.stderr.suffix(3000))")
+    }
+
+    /// The postmaster of `site`'s cluster and its children.
+    private func serverProcesses(of site: String) throws -> [String] {
+        guard let directory = fixture.clusters.clusterDirectory else { throw XCTSkip("no cluster directory") }
+        let pid = try String(contentsOfFile: "\(directory)/\(fixture.cluster(of: site))/postmaster.pid", encoding: .utf8)
+            .split(separator: "\n").first.map(String.init) ?? ""
+        let children = try Subprocess.run("/usr/bin/pgrep", arguments: ["-P", pid], timeout: 10).stdout
+            .split(separator: "\n").map(String.init)
+        return [pid] + children
+    }
+
     // MARK: - Reload
 
     func testSighupAddingAThirdSiteSyncsItWithoutRestart() async throws {

@@ -1,6 +1,7 @@
 import DaemonKit
 import Foundation
 import SyncEngine
+import TestSupport
 import XCTest
 
 final class ConfigurationTests: XCTestCase {
@@ -90,6 +91,28 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertTrue(ConfigurationSettings.isValidSiteName(String(repeating: "a", count: 63)))
         XCTAssertTrue(ConfigurationSettings.isValidSiteName("store-042"))
         XCTAssertFalse(ConfigurationSettings.isValidSiteName(""))
+    }
+
+    /// The site-name rule exists in Swift (MergeCore's `SiteName`) and, as a check constraint,
+    /// in schema/0001: on seeded names near every edge of the rule, the two must agree.
+    func testSiteNameRuleAgreesWithTheSchemaCheck() throws {
+        let sql = try XCTUnwrap(Migration.all.first { $0.version == 1 }?.sql)
+        let start = try XCTUnwrap(sql.range(of: "name ~ '"), "the check on omnisync.site.name").upperBound
+        let pattern = String(sql[start...].prefix { $0 != "'" })
+        XCTAssertTrue(pattern.hasPrefix("^") && pattern.hasSuffix("$"), pattern)
+        let schemaRule = try NSRegularExpression(pattern: pattern)
+        var generator = SeededGenerator(seed: 0x5173)
+        let alphabet = Array("abcxyz019-_A Zé.")
+        var names = ["", "a", "-", String(repeating: "a", count: 63), String(repeating: "a", count: 64), "store-042"]
+        for _ in 0..<2_000 {
+            let length = Int.random(in: 0...66, using: &generator)
+            names.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for name in names {
+            let whole = NSRange(name.startIndex..., in: name)
+            let schemaAccepts = schemaRule.firstMatch(in: name, range: whole) != nil
+            XCTAssertEqual(ConfigurationSettings.isValidSiteName(name), schemaAccepts, "site name '\(name)'")
+        }
     }
 
     func testUnknownKeyInEachSection() {

@@ -16,6 +16,8 @@ final class SiteHealth: Sendable {
     private let logger: Logger
     private let state = Mutex<State>(.unknown)
     private let reconnectCount = Mutex<Int>(0)
+    /// Opened by the site's first answer (connected, unreachable or misconfigured): readiness awaits it.
+    let answered = Latch()
 
     init(site: String, logger: Logger) {
         self.site = site
@@ -35,6 +37,7 @@ final class SiteHealth: Sendable {
             current = .up
             return old
         }
+        answered.open()
         switch previous {
         case .up:
             break
@@ -61,6 +64,7 @@ final class SiteHealth: Sendable {
             current = .down(since: Date(), failures: 1, reason: reason)
             return true
         }
+        answered.open()
         if first {
             logger.warning("site unreachable", [LogKey.site: site, LogKey.error: reason])
         }
@@ -72,6 +76,7 @@ final class SiteHealth: Sendable {
             current = .misconfigured(problem.message)
             return true
         }
+        answered.open()
         if first {
             logger.error("site not synced", [LogKey.site: site, LogKey.error: problem.message])
         }

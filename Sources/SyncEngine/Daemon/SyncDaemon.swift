@@ -38,7 +38,18 @@ public final class SyncDaemon: Sendable {
         self.reloadReportPath = ReloadReport.path(environment: environment)
     }
 
-    public func run() async throws -> ExitCode {
+    /// How `run()` ended.
+    public enum Outcome: Sendable, Equatable {
+        /// A stop signal: the batches under way finished and every connection was closed.
+        case stopped
+        /// A second stop signal arrived while stopping: the caller should exit at once, which
+        /// is safe because every apply is idempotent (the work under way is simply abandoned).
+        case stoppedAtOnce
+    }
+
+    /// Runs until a stop signal. Never exits the process itself: on a second stop signal it
+    /// returns ``Outcome/stoppedAtOnce`` without waiting for the batches under way.
+    public func run() async -> Outcome {
         let notifier = SystemdNotifier()
         let signals = SignalStream()
         logger.notice(
@@ -48,16 +59,26 @@ public final class SyncDaemon: Sendable {
                 "sites": initialConfiguration.sites.map(\.name).joined(separator: ","),
             ])
         report(ReloadReport(pid: getpid(), generation: 0, error: nil))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                for await signal in signals { handle(signal, notifier: notifier) }
-            }
-            await runEngines(notifier: notifier)
-            group.cancelAll()
+        let (outcomes, outcome) = AsyncStream.makeStream(of: Outcome.self)
+        let signalLoop = Task { [self] in
+            for await signal in signals { handle(signal, notifier: notifier, outcome: outcome) }
         }
-        notifier.stopping()
-        logger.notice("omnisync stopped")
-        return .ok
+        // Not awaited after a second stop signal: the caller exits, abandoning it.
+        Task { [self] in
+            await runEngines(notifier: notifier)
+            outcome.yield(.stopped)
+        }
+        var result = Outcome.stopped
+        for await first in outcomes {
+            result = first
+            break
+        }
+        signalLoop.cancel()
+        if result == .stopped {
+            notifier.stopping()
+            logger.notice("omnisync stopped")
+        }
+        return result
     }
 
     /// Runs an engine per configuration until a stop is requested.
@@ -119,7 +140,9 @@ public final class SyncDaemon: Sendable {
         }
     }
 
-    private func handle(_ signal: ProcessSignal, notifier: SystemdNotifier) {
+    private func handle(
+        _ signal: ProcessSignal, notifier: SystemdNotifier, outcome: AsyncStream<Outcome>.Continuation
+    ) {
         switch signal {
         case .terminate, .interrupt:
             let (already, engine) = control.withLock { state -> (Bool, SyncEngine?) in
@@ -129,7 +152,8 @@ public final class SyncDaemon: Sendable {
             }
             if already {
                 logger.notice("second stop signal, exiting now", ["signal": signal.description])
-                exit(0)
+                outcome.yield(.stoppedAtOnce)
+                return
             }
             logger.notice("stopping", ["signal": signal.description])
             notifier.stopping()
@@ -156,16 +180,15 @@ public final class SyncDaemon: Sendable {
         }
         logHandler.minimumLevel = next.daemon.logLevel
         logHandler.logFormat = next.daemon.logFormat
-        let changed = SyncDaemon.changedKeys(from: current, to: next)
-        // Every key applies on SIGHUP; sites and batching take new connections (the engine
-        // restarts in place, finishing its batches first), which the line says.
-        let needsEngineRestart = next.sites != current.sites || next.daemon.batchSize != current.daemon.batchSize
-            || next.daemon.pollIntervalMs != current.daemon.pollIntervalMs
-            || next.daemon.metricsFile != current.daemon.metricsFile
+        let changes = ConfigurationChange.between(current, next)
+        // The settings table says what each change takes: the log keys apply in place (just
+        // done); the others restart the engine in place with new connections, batches finished first.
+        let needsEngineRestart = changes.contains { $0.effect == .renewsConnections }
         logger.notice(
             "configuration reloaded",
             [
-                LogKey.config: next.path, "changed": changed.isEmpty ? "none" : changed.joined(separator: ","),
+                LogKey.config: next.path,
+                "changed": changes.isEmpty ? "none" : changes.map(\.name).joined(separator: ","),
                 "reconnect": needsEngineRestart,
             ])
         if needsEngineRestart {
@@ -189,22 +212,6 @@ public final class SyncDaemon: Sendable {
         } catch {
             logger.warning("reload report not written", ["path": reloadReportPath, LogKey.error: "\(error)"])
         }
-    }
-
-    /// The settings that differ, named as in the file (`[site NAME]` for site changes).
-    static func changedKeys(from old: Configuration, to new: Configuration) -> [String] {
-        var keys: [String] = []
-        if old.daemon.logLevel != new.daemon.logLevel { keys.append("log_level") }
-        if old.daemon.logFormat != new.daemon.logFormat { keys.append("log_format") }
-        if old.daemon.batchSize != new.daemon.batchSize { keys.append("batch_size") }
-        if old.daemon.pollIntervalMs != new.daemon.pollIntervalMs { keys.append("poll_interval_ms") }
-        if old.daemon.metricsFile != new.daemon.metricsFile { keys.append("metrics_file") }
-        let oldSites = Dictionary(old.sites.map { ($0.name, $0.conninfo) }, uniquingKeysWith: { a, _ in a })
-        let newSites = Dictionary(new.sites.map { ($0.name, $0.conninfo) }, uniquingKeysWith: { a, _ in a })
-        for name in Set(oldSites.keys).union(newSites.keys).sorted() where oldSites[name] != newSites[name] {
-            keys.append("[site \(name)]")
-        }
-        return keys
     }
 }
 

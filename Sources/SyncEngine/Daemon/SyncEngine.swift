@@ -15,7 +15,8 @@ public final class SyncEngine: Sendable {
     let backlogs = Mutex<[String: Backlog]>([:])
     /// Per source, what each target had stored at the previous pruning pass.
     private let positionsAtLastPrune = Mutex<[String: [String: String]]>([:])
-    private let stopFlag = StopFlag()
+    /// Opened by `stop()`; `run()` and startup await it.
+    let stopped = Latch()
 
     /// Whether someone reads the backlog while running (a metrics file, or systemd's STATUS=);
     /// otherwise it is not measured, to keep an idle daemon idle.
@@ -29,25 +30,25 @@ public final class SyncEngine: Sendable {
             SiteHandle(config: $0, logger: logger, readers: configuration.sites.count - 1)
         }
         sites = handles
-        let flag = stopFlag
+        let stopped = stopped
         var links: [Link] = []
         for source in handles {
             for target in handles where target !== source {
                 links.append(
                     Link(
                         source: source, target: target, logger: logger, stats: stats,
-                        batchSize: configuration.daemon.batchSize, stopping: { flag.isSet }))
+                        batchSize: configuration.daemon.batchSize, stopping: { stopped.isOpen }))
             }
         }
         self.links = links
     }
 
-    public var isStopping: Bool { stopFlag.isSet }
+    public var isStopping: Bool { stopped.isOpen }
 
     /// Finishes the batches under way, then makes `run()` return. A connect under way is
     /// abandoned, and a statement that a silent server never answers is given a few seconds.
     public func stop() {
-        stopFlag.set()
+        stopped.open()
         for link in links { link.finish() }
         for site in sites { site.interrupt() }
     }
@@ -102,9 +103,7 @@ public final class SyncEngine: Sendable {
                 if !isStopping { onReady() }
             }
             // Link loops end when stop() finishes their wake streams; then stop the rest.
-            while !isStopping {
-                try? await Task.sleep(for: .milliseconds(100))
-            }
+            await stopped.wait()
             for listener in listeners { listener.stop() }
             group.cancelAll()
         }
@@ -242,15 +241,6 @@ extension SyncEngine {
         let snapshot = stats.snapshot
         return (snapshot.totalChanges, snapshot.totalConflicts, snapshot.quarantined)
     }
-}
-
-/// Set once when the engine is asked to stop; read between batches.
-final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-
-    var isSet: Bool { value.load(ordering: .relaxed) }
-
-    func set() { value.store(true, ordering: .relaxed) }
 }
 
 extension SyncEngine {
