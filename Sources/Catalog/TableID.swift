@@ -6,8 +6,8 @@
 /// 30-bit number, offset by 2³⁰. So every site and every daemon computes the same id with no
 /// coordination, and adding, removing or reordering other declarations never changes it.
 ///
-/// Limits: ids of declared tables need a 32-bit `table_id` (v1's outbox column is a `smallint`, which
-/// only holds the built-in ids; the outbox migration of the declared tables must widen it). Renaming
+/// Limits: ids of declared tables need a 32-bit `table_id` (v1's outbox column was a `smallint`;
+/// schema/0006 widens it, and the quarantine's, to `integer`). Renaming
 /// a table gives it a new id, as it is a new table. Two names whose ids collide (about one chance in
 /// 10⁵ for 150 declared tables) are refused by ``TableCatalog`` with both names, before anything is
 /// written; a later step may record ids in the sites to lift that.

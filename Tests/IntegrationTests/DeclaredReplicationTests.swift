@@ -33,7 +33,6 @@ final class DeclaredReplicationTests: XCTestCase {
             defer { connection.close() }
             try connection.execute(
                 script: """
-                    ALTER TABLE omnisync.outbox ADD COLUMN row_key text[];
                     CREATE SCHEMA pos;
                     CREATE TABLE pos."Orders" (order_id text, store_id int, points bigint NOT NULL DEFAULT 0, status text,
                         pickup text, till_note text DEFAULT 'mine', last_scan timestamptz, PRIMARY KEY (order_id, store_id));

@@ -23,8 +23,6 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
 
     override func setUp() async throws {
         fixture = try await SyncFixture.make(sites: ["web", "store-a"])
-        // The outbox column the v2 migration adds for keys of any width.
-        try await fixture.sql("web", "ALTER TABLE omnisync.outbox ADD COLUMN IF NOT EXISTS row_key text[]")
         try await fixture.sql("web", "CREATE SCHEMA pos")
     }
 
