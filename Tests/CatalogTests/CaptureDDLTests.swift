@@ -56,8 +56,8 @@ final class CaptureDDLTests: XCTestCase {
             id: TableID(1001), name: QualifiedName(schema: try id("pos"), name: try id("inventory")),
             key: [.init(try id("item_id"), .integer), .init(try id("store_id"), .text)],
             columns: [
-                .init(try id("qty"), .bigint, .counter), .init(try id("price"), SQLType("numeric(12,2)"), .lww),
-                .init(try id("lastSoldAt"), .timestamptz, .greatest), .init(try id("first_price"), SQLType("numeric"), .least),
+                .init(try id("qty"), .bigint, .counter), .init(try id("kg"), SQLType("numeric(12,3)"), .counter),
+                .init(try id("price"), SQLType("numeric(12,2)"), .lww), .init(try id("lastSoldAt"), .timestamptz, .greatest), .init(try id("first_price"), SQLType("numeric"), .least),
                 .init(try id("status"), .text, .status(["placed", "paid", "ready"])), .init(try id("till_note"), .text, .local),
             ],
             rows: rows)

@@ -73,15 +73,24 @@ final class TableResolverTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.message.contains("no primary key") && $0.fix.contains("key =") }, "\(problems)")
     }
 
-    /// Counter contributions are 64-bit integers for now: a counter on numeric would round
-    /// fractions away, so it is refused until it can be kept exactly.
-    func testACounterOnNumericIsRefusedForNow() throws {
-        let facts = TableFacts(
-            columns: [.init(name: "sku", type: "text", notNull: true), .init(name: "kg", type: "numeric(12,3)")],
-            indexes: [.init(name: "p", columns: ["sku"], isPrimary: true, isUnique: true)])
-        let problems = TableResolver.resolve(try declaredTable("[table pos.scale]\ncolumn.kg = counter\n"), facts: facts).problems
-        XCTAssertEqual(problems.map(\.column), ["kg"])
-        XCTAssertTrue(problems[0].message.contains("not supported by this version yet"), problems[0].message)
+    /// A counter on `numeric(p,s)` counts in units of 10⁻ˢ, exactly, up to 18 digits; a numeric
+    /// without precision and scale, or with more digits, is refused with the fix.
+    func testACounterOnNumericNeedsPrecisionAndScale() throws {
+        func problems(_ type: String) throws -> [CheckProblem] {
+            let facts = TableFacts(
+                columns: [.init(name: "sku", type: "text", notNull: true), .init(name: "kg", type: type)],
+                indexes: [.init(name: "p", columns: ["sku"], isPrimary: true, isUnique: true)])
+            return TableResolver.resolve(try declaredTable("[table pos.scale]\ncolumn.kg = counter\n"), facts: facts).problems
+        }
+        XCTAssertEqual(try problems("numeric(12,3)"), [])
+        XCTAssertEqual(try problems("numeric(18,0)"), [])
+        XCTAssertEqual(try problems("numeric(9)"), [])
+        let unscaled = try problems("numeric")
+        XCTAssertEqual(unscaled.map(\.column), ["kg"])
+        XCTAssertTrue(unscaled[0].message.contains("without precision and scale"), unscaled[0].message)
+        XCTAssertTrue(unscaled[0].fix.contains("numeric(18,3)"), unscaled[0].fix)
+        let wide = try problems("numeric(20,2)")
+        XCTAssertTrue(wide[0].message.contains("more than 18 digits"), wide[0].message)
     }
 
     func testRulesOnColumnsOfTheWrongTypeAreFatal() throws {

@@ -25,7 +25,7 @@ final class DeclaredReplicationTests: XCTestCase {
             columns: [
                 .init(try id("points"), .bigint, .counter), .init(try id("status"), .text, .status(statuses)),
                 .init(try id("pickup"), .text, .lww), .init(try id("till_note"), .text, .local),
-                .init(try id("last_scan"), .timestamptz, .greatest),
+                .init(try id("last_scan"), .timestamptz, .greatest), .init(try id("kg"), SQLType("numeric(12,3)"), .counter),
             ],
             rows: .mutable(delete: .addWins))
         for site in ["web", "store-a"] {
@@ -35,7 +35,8 @@ final class DeclaredReplicationTests: XCTestCase {
                 script: """
                     CREATE SCHEMA pos;
                     CREATE TABLE pos."Orders" (order_id text, store_id int, points bigint NOT NULL DEFAULT 0, status text,
-                        pickup text, till_note text DEFAULT 'mine', last_scan timestamptz, PRIMARY KEY (order_id, store_id));
+                        pickup text, till_note text DEFAULT 'mine', last_scan timestamptz, kg numeric(12,3) NOT NULL DEFAULT 0,
+                        PRIMARY KEY (order_id, store_id));
                     """ + (try CaptureDDL.script(for: table)) + (try CaptureDDL.recordCountDispatcher(for: [table])),
                 label: "install declared table")
         }
@@ -60,6 +61,33 @@ final class DeclaredReplicationTests: XCTestCase {
         let store = try await fixture.value("store-a", "SELECT points FROM pos.\"Orders\"")
         XCTAssertEqual(web, store)
         XCTAssertEqual(web, "60", "the redemption the count had not seen still applies on top of it")
+    }
+
+    /// A `numeric(12,3)` counter counts thousandths exactly: weighed sales at two sites add up to
+    /// the gram, and a count of a fractional quantity resets it with the sales it had not seen on top.
+    func testANumericCounterAddsUpExactlyToItsScale() async throws {
+        try await fixture.sql("web", "INSERT INTO pos.\"Orders\" (order_id, store_id, kg) VALUES ('W-1', 2, 1.250)")
+        try await fixture.sql("store-a", "INSERT INTO pos.\"Orders\" (order_id, store_id, kg) VALUES ('W-1', 2, 0.755)")
+        try await exchange()
+        for site in ["web", "store-a"] {
+            let kg = try await fixture.value(site, "SELECT kg::text FROM pos.\"Orders\" WHERE order_id = 'W-1'")
+            XCTAssertEqual(kg, "2.005", site)
+        }
+        try await fixture.sql("store-a", "UPDATE pos.\"Orders\" SET kg = kg - 0.005")
+        try await fixture.sql("web", "SELECT omnisync.record_count('pos.\"Orders\"', ARRAY['W-1', '2'], 'kg', 10.5)")
+        try await exchange()
+        for site in ["web", "store-a"] {
+            let kg = try await fixture.value(site, "SELECT kg::text FROM pos.\"Orders\" WHERE order_id = 'W-1'")
+            XCTAssertEqual(kg, "10.495", "\(site): the count, and the sale it had not seen on top")
+        }
+        // A count with more decimals than the column holds is refused, not rounded.
+        do {
+            try await fixture.sql("web", "SELECT omnisync.record_count('pos.\"Orders\"', ARRAY['W-1', '2'], 'kg', 1.0005)")
+            XCTFail("a count finer than a gram was accepted")
+        } catch let error as PostgresError {
+            XCTAssertEqual(error.sqlState, "22023", "\(error)")
+            XCTAssertTrue(error.message.contains("at most 3 decimals"), error.message)
+        }
     }
 
     func testCancelledWhileCollectedIsCollectedEverywhereWithAConflict() async throws {
@@ -103,8 +131,10 @@ final class DeclaredReplicationTests: XCTestCase {
                         if exists {
                             try await fixture.sql(
                                 site,
-                                "UPDATE pos.\"Orders\" SET points = points + $2, status = $3, pickup = $4, last_scan = $5 WHERE order_id = $1",
-                                [order, String(Int.random(in: -5...9, using: &rng)), status, pickup, scan])
+                                "UPDATE pos.\"Orders\" SET points = points + $2, status = $3, pickup = $4, last_scan = $5, kg = kg + $6 "
+                                    + "WHERE order_id = $1",
+                                [order, String(Int.random(in: -5...9, using: &rng)), status, pickup, scan,
+                                 CounterScale(decimals: 3).text(units: Int64.random(in: -2_000...9_000, using: &rng))])
                         } else {
                             try await fixture.sql(
                                 site, "INSERT INTO pos.\"Orders\" (order_id, store_id, points, status, pickup, last_scan) VALUES ($1, 3, $2, $3, $4, $5)",
@@ -117,7 +147,7 @@ final class DeclaredReplicationTests: XCTestCase {
             }
             try await exchange()
             try await exchange()
-            let query = "SELECT order_id, store_id, points, status, pickup, last_scan FROM pos.\"Orders\" ORDER BY 1, 2"
+            let query = "SELECT order_id, store_id, points, status, pickup, last_scan, kg FROM pos.\"Orders\" ORDER BY 1, 2"
             let web = try await fixture.sql("web", query), store = try await fixture.sql("store-a", query)
             XCTAssertEqual(web, store, "seed=\(seed)")
             XCTAssertFalse(web.isEmpty)

@@ -116,9 +116,10 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                     // A physical count of one counter, through the contract's entry point.
                     let counters = table.replicated.enumerated().filter { $0.element.column.rule == .counter }
                     let chosen = counters.randomElement(using: &rng)!
-                    count = (chosen.offset, Int64.random(in: 0...30, using: &rng))
+                    let scale = chosen.element.column.counterScale
+                    count = (chosen.offset, Int64.random(in: 0...(scale.decimals == 0 ? 30 : 30_000), using: &rng))
                     sql = "SELECT omnisync.record_count('pos.\(table.name.name.quoted)', ARRAY['\(item)', 'store-7', 'L1'], "
-                        + "'\(chosen.element.column.name.name)', \(count!.counted))"
+                        + "'\(chosen.element.column.name.name)', \(scale.text(units: count!.counted)))"
                 } else if !isInsert, table.deletesAddWins, roll < 27 {
                     sql = "DELETE FROM \(quoted) WHERE \(keyMatch)"
                     isDelete = true
@@ -181,8 +182,12 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             let name = entry.column.name.quoted
             switch entry.column.rule {
             case .counter:
-                let delta = Int64.random(in: -4...7, using: &rng)
-                writes.append(Write(column: position, swift: .delta(delta), insertValue: "\(delta)", updateValue: "\(name) + \(delta)"))
+                // A numeric(p,s) counter is written in its units, thousandths for numeric(12,3).
+                let scale = entry.column.counterScale
+                let delta = scale.decimals == 0
+                    ? Int64.random(in: -4...7, using: &rng) : Int64.random(in: -4_000...7_000, using: &rng)
+                let text = scale.text(units: delta)
+                writes.append(Write(column: position, swift: .delta(delta), insertValue: text, updateValue: "\(name) + \(text)"))
             case .status:
                 let value = Int.random(in: 0..<15, using: &rng) == 0 ? "lost" : Self.statuses.randomElement(using: &rng)!
                 writes.append(Write(column: position, swift: .value(value), insertValue: "'\(value)'", updateValue: "'\(value)'"))
@@ -229,7 +234,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             id: TableID(name == "StockItem" ? 9001 : 9002), name: QualifiedName(schema: try id("pos"), name: try id(name)),
             key: [.init(try id("item_id"), .integer), .init(try id("store_id"), .text), .init(try id("lot"), .text)],
             columns: [
-                .init(try id("qty"), .bigint, .counter), .init(try id("reserved"), .bigint, .counter),
+                .init(try id("qty"), .bigint, .counter), .init(try id("reserved"), SQLType("numeric(12,3)"), .counter),
                 .init(try id("price"), .text, .lww), .init(try id("lastSold"), SQLType("numeric"), .greatest),
                 .init(try id("first_seen"), .text, .least), .init(try id("status"), .text, .status(statuses)),
                 .init(try id("till_note"), .text, .local), .init(try id("sold_at"), .timestamptz, .greatest),
@@ -246,7 +251,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             "web",
             """
             CREATE TABLE \(table.name.sql) (item_id int, store_id text, lot text, qty bigint NOT NULL DEFAULT 0,
-                reserved bigint NOT NULL DEFAULT 0, price text, "lastSold" numeric, first_seen text, status text,
+                reserved numeric(12,3) NOT NULL DEFAULT 0, price text, "lastSold" numeric, first_seen text, status text,
                 till_note text DEFAULT 'mine', sold_at timestamptz, PRIMARY KEY (item_id, store_id, lot))
             """)
         let script = try CaptureDDL.script(for: table) + CaptureDDL.recordCountDispatcher(for: [table])
@@ -323,7 +328,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             var sets: [String] = []
             var values: [String?] = key
             for (position, entry) in table.replicated.enumerated() {
-                values.append(row.columns[position].visibleValue)
+                values.append(table.visibleValues(of: row)[position])
                 sets.append("\(entry.column.name.quoted) = $\(values.count)::\(entry.column.type.name)")
             }
             _ = try connection.query("UPDATE \(table.name.sql) SET \(sets.joined(separator: ", ")) WHERE \(match)", values, label: "write visible")
@@ -341,7 +346,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
         let rows = try await fixture.sql("web", "SELECT \(columns.joined(separator: ", ")) FROM \(table.name.sql) AS r WHERE \(keyMatch)")
         guard expected.isPresent else { return check(rows.isEmpty, "a deleted row is still visible, \(context)") }
         guard let row = rows.first else { return check(false, "the row is not visible, \(context)") }
-        let shown = expected.columns.map(\.visibleValue)
+        let shown = table.visibleValues(of: expected)
         return check(row == shown, "visible \(row) but the state shows \(shown), \(context)")
     }
 
@@ -393,7 +398,7 @@ extension GeneratedCaptureConformanceTests {
         let stored = try await storedState(table, key: ["1", "s", "L"])
         var expected = table.emptyRow
         let writes: [(column: Int, write: ReplicatedRow.ColumnWrite)] = [
-            (0, .value("5")), (1, .value("0")), (2, .value("9.99")), (3, .value(nil)), (4, .value(nil)), (5, .value("paid")),
+            (0, .value("5")), (1, .value("0.000")), (2, .value("9.99")), (3, .value(nil)), (4, .value(nil)), (5, .value("paid")),
             (6, .value(nil)),
         ]
         XCTAssertEqual(

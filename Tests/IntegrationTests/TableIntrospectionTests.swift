@@ -74,20 +74,22 @@ final class TableIntrospectionTests: XCTestCase {
         let (table, problems) = TableResolver.resolve(declared, facts: facts)
         XCTAssertNil(table, "the serial id and the generated column are fatal until declared local")
         XCTAssertEqual(
-            Set(problems.filter { $0.severity == .fatal }.compactMap(\.column)), ["id", "weight_total", "quantity"],
-            "a numeric counter is refused for now: \(problems)")
+            Set(problems.filter { $0.severity == .fatal }.compactMap(\.column)), ["id", "weight_total"],
+            "a counter on numeric(14,3) counts in thousandths: \(problems)")
         XCTAssertEqual(Set(problems.filter { $0.severity == .warning }.compactMap(\.column)), ["item_id", "code", "lot"], "\(problems)")
 
         let fixed = try TableDeclaration.parse(
             name: "pos.\"StockQuant\"", line: 1,
             entries: [
-                (key: "key", value: "item_id, \"locationId\", lot", line: 2), (key: "column.quantity", value: "lww", line: 3),
+                (key: "key", value: "item_id, \"locationId\", lot", line: 2), (key: "column.quantity", value: "counter", line: 3),
                 (key: "column.id", value: "local", line: 4), (key: "column.weight_total", value: "local", line: 5),
             ])
         guard case .table(let fixedSpec) = fixed else { return XCTFail("not a declared table") }
         let resolved = try XCTUnwrap(TableResolver.resolve(fixedSpec, facts: facts).table)
         XCTAssertEqual(resolved.key.map(\.name.name), ["item_id", "locationId", "lot"])
-        XCTAssertEqual(resolved.columns.first { $0.name.name == "quantity" }?.rule, .lww)
+        let quantity = try XCTUnwrap(resolved.columns.first { $0.name.name == "quantity" })
+        XCTAssertEqual(quantity.rule, .counter)
+        XCTAssertEqual(quantity.counterScale.decimals, 3, "numeric(14,3) counts in thousandths")
     }
 
     private func read(_ name: QualifiedName) async throws -> TableFacts? {

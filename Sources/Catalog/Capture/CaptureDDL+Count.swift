@@ -16,7 +16,7 @@ extension CaptureDDL {
         let keyMatch = { (alias: String) in
             table.key.indices.map { "\(alias).\(table.key[$0].name.quoted) = k_\($0 + 1)" }.joined(separator: " AND ")
         }
-        var declare = ["    me text;", "    st \(state.sql);", "    i int;", "    stamp bigint;", "    previous text;"]
+        var declare = ["    me text;", "    st \(state.sql);", "    i int;", "    stamp bigint;", "    previous text;", "    units numeric;"]
         declare += table.key.indices.map { "    k_\($0 + 1) \(table.key[$0].type.name);" }
         var body = [
             "IF row_key IS NULL OR cardinality(row_key) <> \(table.key.count) OR array_position(row_key, NULL) IS NOT NULL",
@@ -59,11 +59,21 @@ extension CaptureDDL {
         ]
         for (position, column) in counters.enumerated() {
             func field(_ suffix: String) throws(SyntaxError) -> String { "st." + (try CaptureNames.field(column.name, suffix).quoted) }
+            // The count in the column's units (CounterScale): whole, or refused.
+            let scale = column.counterScale
+            let refusal = scale.decimals == 0
+                ? "'a count of % is a whole number, not %', \(literal(column.name.description)), counted"
+                : "'a count of % has at most \(scale.decimals) decimals, not %', \(literal(column.name.description)), counted"
             body += [
                 "\(position == 0 ? "IF" : "ELSIF") column_name = \(literal(column.name.name)) THEN",
+                "    units := counted" + (scale.decimals == 0 ? "" : " * \(scale.factorLiteral)") + ";",
+                "    IF units <> trunc(units) THEN",
+                "        RAISE EXCEPTION \(refusal)",
+                "            USING ERRCODE = 'invalid_parameter_value';",
+                "    END IF;",
                 "    \(try field("reset_hlc")) := stamp;",
                 "    \(try field("reset_site")) := me;",
-                "    \(try field("reset_base")) := counted;",
+                "    \(try field("reset_base")) := units;",
                 "    \(try field("reset_sites")) := st.sites;",
                 "    \(try field("reset_versions")) := st.versions;",
                 "    \(try field("reset_observed")) := \(try field("contrib"));",
@@ -90,7 +100,7 @@ extension CaptureDDL {
         ]
         body += outboxInsert(table) + ["IF omnisync.notify_wanted() THEN", "    PERFORM pg_notify('omnisync', '');", "END IF;"]
         return plpgsqlFunction(
-            function.sql + "(row_key text[], column_name text, counted bigint)", returns: "void", tag: "count",
+            function.sql + "(row_key text[], column_name text, counted numeric)", returns: "void", tag: "count",
             declare: declare, body: body, comment: "A physical count of one counter column of one \(table.name) row (generated).")
     }
 
@@ -112,7 +122,7 @@ extension CaptureDDL {
             "END IF;",
         ]
         return """
-            CREATE OR REPLACE FUNCTION omnisync.record_count(table_name text, row_key text[], column_name text, counted bigint) RETURNS void
+            CREATE OR REPLACE FUNCTION omnisync.record_count(table_name text, row_key text[], column_name text, counted numeric) RETURNS void
                 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
                 AS $dispatch$
             DECLARE
@@ -125,7 +135,7 @@ extension CaptureDDL {
             \(branches.map { "    " + $0 }.joined(separator: "\n"))
             END
             $dispatch$;
-            COMMENT ON FUNCTION omnisync.record_count(text, text[], text, bigint) IS 'A physical count: sets one counter column of one row to counted as of everything this site had seen (CONTRACT §6.3).';
+            COMMENT ON FUNCTION omnisync.record_count(text, text[], text, numeric) IS 'A physical count: sets one counter column of one row to counted as of everything this site had seen (CONTRACT §6.3).';
             """
     }
 }

@@ -124,8 +124,11 @@ public enum CaptureDDL {
             let new = "NEW.\(column.name.quoted)", old = "OLD.\(column.name.quoted)"
             switch column.rule {
             case .counter:
+                // A numeric(p,s) counter counts in units of 10^-s: the delta times 10^s is whole.
+                let delta = "coalesce(\(new), 0) - CASE WHEN TG_OP = 'UPDATE' THEN coalesce(\(old), 0) ELSE 0 END"
+                let scale = column.counterScale
                 body += [
-                    "    d_\(index) := coalesce(\(new), 0) - CASE WHEN TG_OP = 'UPDATE' THEN coalesce(\(old), 0) ELSE 0 END;",
+                    "    d_\(index) := " + (scale.decimals == 0 ? delta : "((\(delta)) * \(scale.factorLiteral))::bigint") + ";",
                     "    w_\(index) := d_\(index) <> 0;",
                 ]
             case .lww, .immutable:

@@ -79,3 +79,15 @@ public enum CaptureNames {
         return try SQLIdentifier(exactly: String(decoding: bytes[..<keep], as: UTF8.self) + tag)
     }
 }
+
+extension CaptureTable {
+    /// The replicated columns of the visible row `row` shows, as capture stores them: a counter's
+    /// sum in its column's units (`12.345` for 12345 thousandths of a `numeric(12,3)`), every
+    /// other column as merged.
+    public func visibleValues(of row: ReplicatedRow) -> [String?] {
+        zip(replicated, row.columns).map { entry, state in
+            if case .counter(let counter) = state { return entry.column.counterScale.text(units: counter.value) }
+            return state.visibleValue
+        }
+    }
+}

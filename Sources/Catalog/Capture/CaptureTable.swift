@@ -33,6 +33,9 @@ public struct CaptureTable: Sendable, Hashable {
             self.type = type
             self.rule = rule
         }
+
+        /// For a counter, the units its contributions count in (see ``CounterScale``).
+        public var counterScale: CounterScale { CounterScale(of: type) }
     }
 
     /// The number capture writes into the outbox's `table_id`.

@@ -13,7 +13,7 @@
 /// deferrable (rows arrive in any order: a return before its order); a unique index beside the
 /// key, or partial (a merged write can violate it at a site, and is then quarantined there).
 public enum TableResolver {
-    /// What the contract allows a counter on; `numeric` is refused for now (see `resolve`).
+    /// What the contract allows a counter on; `numeric` needs a precision (at most 18) and scale.
     public static let counterTypes: Set<String> = ["smallint", "integer", "bigint", "numeric"]
     public static let statusTypes: Set<String> = ["text", "character varying"]
 
@@ -96,9 +96,17 @@ public enum TableResolver {
                 fatal(column.name, "counter on a column of type \(column.type)",
                       "a counter must be smallint, integer, bigint or numeric; declare another rule")
             case .counter where base == "numeric":
-                // Contributions are kept as 64-bit integers so far; a fraction would be rounded away.
-                fatal(column.name, "counter on a numeric column is not supported by this version yet",
-                      "use a smallint, integer or bigint column for the count, or declare another rule")
+                // Contributions are 64-bit counts of the column's smallest unit (CounterScale).
+                let limit = CounterScale.maximumPrecision
+                if let numeric = type.numericPrecisionAndScale {
+                    if numeric.precision > limit {
+                        fatal(column.name, "counter on \(column.type): more than \(limit) digits cannot be counted exactly",
+                              "give the column at most \(limit) digits (ALTER TABLE … TYPE numeric(\(limit),\(numeric.scale))), or declare another rule")
+                    }
+                } else {
+                    fatal(column.name, "counter on a numeric column without precision and scale",
+                          "give the column its precision and scale (ALTER TABLE … TYPE numeric(\(limit),3) for quantities to the thousandth), or declare another rule")
+                }
             case .status where !statusTypes.contains(base):
                 fatal(column.name, "status(…) on a column of type \(column.type)", "a status column must be text")
             default:

@@ -94,7 +94,7 @@ enum ApplyPlanner {
             if merged != current || held?.state == nil {
                 plan.stateWrites.append(.init(key: key, state: StateEncoding.encode(merged)))
             }
-            let shown = merged.columns.map(\.visibleValue)
+            let shown = table.visibleValues(of: merged)
             if merged.isPresent {
                 if let visible = held?.visible {
                     if visible != shown { plan.visibleWrites.append(.init(key: key, values: shown, isInsert: false)) }
@@ -106,7 +106,7 @@ enum ApplyPlanner {
                 plan.visibleDeletes.append(key)
             }
             for (index, conflict) in found {
-                plan.conflicts.append(record(conflict, table: table, key: key, column: columns[index].name.name))
+                plan.conflicts.append(record(conflict, table: table, key: key, column: columns[index]))
             }
             if table.rows == .insertOnly, held?.state != nil, let duplicate = duplicate(current, arriving, merged: merged) {
                 plan.conflicts.append(record(duplicate, table: table, key: key, columns: columns))
@@ -115,12 +115,16 @@ enum ApplyPlanner {
         return plan
     }
 
-    private static func record(_ conflict: ColumnConflict, table: CaptureTable, key: [String], column: String) -> ApplyPlan.Conflict {
+    private static func record(
+        _ conflict: ColumnConflict, table: CaptureTable, key: [String], column definition: CaptureTable.Column
+    ) -> ApplyPlan.Conflict {
         let kind: String, discriminator: String, detail: String
+        let column = definition.name.name
         switch conflict {
         case .concurrentCount(let counts):
             func describe(_ reset: CounterReset) -> String {
-                JSONText.object(ConflictRecord.stampJSON(reset.stamp) + [("counted", String(reset.base))])
+                JSONText.object(
+                    ConflictRecord.stampJSON(reset.stamp) + [("counted", definition.counterScale.text(units: reset.base))])
             }
             kind = "concurrent_count"
             discriminator = "\(counts.winner.stamp)|\(counts.loser.stamp)"
