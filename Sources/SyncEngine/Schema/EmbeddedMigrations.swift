@@ -744,6 +744,11 @@ COMMENT ON TABLE omnisync.outbox IS
 -- capture was installed for, written by migrate; a daemon whose catalog differs refuses the site
 -- rather than misread its states. NULL until migrate records one.
 ALTER TABLE omnisync.site ADD COLUMN catalog_hash text;
+
+-- Conflict kinds beyond v1's four: a status rule's concurrent_status, and the kind of every
+-- check a table declares (check.KIND: 1-63 characters of a-z 0-9 _, the same rule as the catalog's).
+ALTER TABLE omnisync.conflicts DROP CONSTRAINT conflicts_kind_check;
+ALTER TABLE omnisync.conflicts ADD CONSTRAINT conflicts_kind_check CHECK (kind ~ '^[a-z0-9_]{1,63}$');
 """####
         ),
     ]
