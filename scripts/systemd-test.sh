@@ -109,9 +109,10 @@ cleanup() {
     wait "$launcher" 2>/dev/null
   fi
   # Every mount was made in the namespace that just ended; none may be left in the host's.
-  if findmnt -rn -o TARGET | grep -q "^$dir"; then
-    say "FAILED: mounts under $dir remain in the host's mount namespace"
-    findmnt -rn -o TARGET | grep "^$dir" >&2
+  local left
+  left=$(findmnt -rn -o TARGET | grep -F "$dir")
+  if [ -n "$left" ]; then
+    say "FAILED: mounts under $dir remain in the host's mount namespace: $left"
     status=1
   fi
   if [ -n "$cgroup" ] && [ -d "$cgroup" ]; then
@@ -314,6 +315,14 @@ journal_since() {
   shift
   limit=10 inside journalctl -q -u omnisync.service "${after[@]}" --no-pager -o cat "$@"
 }
+# Whether those lines (journal_since CURSOR OPTION…) include one containing TEXT. They are read
+# whole first: `journalctl | grep -q` would fail under pipefail when grep stops at the first match.
+journal_has() { # CURSOR TEXT [OPTION…]
+  local cursor=$1 text=$2 lines
+  shift 2
+  lines=$(journal_since "$cursor" "$@") || return 1
+  grep -qF -- "$text" <<<"$lines"
+}
 # Polls COMMAND… every half second until it succeeds, for at most SECONDS.
 poll() {
   local deadline=$((SECONDS + $1))
@@ -329,7 +338,7 @@ sql() { # PORT DATABASE STATEMENT, as the postgres superuser over the local sock
 on_hand_is() { # PORT DATABASE SKU LOCATION EXPECTED
   [ "$(sql "$1" "$2" "SELECT on_hand FROM retail.stock WHERE sku = '$3' AND location = '$4'" 2>/dev/null)" = "$5" ]
 }
-status_text_has() { unit_property StatusText | grep -qF "$1"; }
+status_text_has() { [[ $(unit_property StatusText) == *"$1"* ]]; }
 write_config() { # the file's text on stdin; mode, owner and group stay as install.sh made them
   limit=10 inside sh -c 'cat >/etc/omnisync/omnisync.conf'
 }
@@ -400,9 +409,9 @@ limit=100 inside systemctl start omnisync.service || fail "systemctl start faile
 started_in=$(seconds_since "$t0")
 state=$(unit_properties ActiveState SubState)
 [ "$state" = "active running" ] || fail "right after systemctl start: ActiveState, SubState = $state"
-journal_since "$cursor" | grep -q 'msg="omnisync ready"' || fail "no 'omnisync ready' line when systemctl start returned"
+journal_has "$cursor" 'msg="omnisync ready"' || fail "no 'omnisync ready' line when systemctl start returned"
 poll 15 status_text_has "sites up 2/2, backlog " || fail "StatusText: $(unit_property StatusText)"
-limit=10 inside systemctl status omnisync.service --no-pager -n 0 | grep -qF 'Status: "sites up 2/2' ||
+[[ $(limit=10 inside systemctl status omnisync.service --no-pager -n 0) == *'Status: "sites up 2/2'* ]] ||
   fail "systemctl status shows no 'sites up 2/2' status line"
 main_pid=$(unit_property MainPID)
 restarts=$(unit_property NRestarts)
@@ -419,7 +428,7 @@ check "systemctl reload with a changed good file"
 cursor=$(journal_cursor)
 write_config <<<"${good_config/poll_interval_ms = 1000/poll_interval_ms = 500}" || fail
 limit=70 inside systemctl reload omnisync.service || fail "systemctl reload failed"
-journal_since "$cursor" | grep 'msg="configuration reloaded"' | grep -q poll_interval_ms ||
+journal_has "$cursor" "msg=\"configuration reloaded\" config=$config_path changed=poll_interval_ms" ||
   fail "no 'configuration reloaded' line naming poll_interval_ms"
 [ "$(unit_property MainPID)" = "$main_pid" ] || fail "MainPID changed"
 pass "systemctl reload applied a changed poll_interval_ms without a restart"
@@ -432,16 +441,16 @@ if limit=70 inside systemctl reload omnisync.service 2>"$dir/reload-bad.log"; th
 state=$(unit_properties ActiveState SubState)
 [ "$state" = "active running" ] || fail "after the failed reload: $state"
 [ "$(unit_property MainPID)" = "$main_pid" ] || fail "MainPID changed"
-journal_since "$cursor" | grep -qF "$config_path:4: key 'no_such_key'" || fail "the journal does not name $config_path:4 and no_such_key"
+journal_has "$cursor" "$config_path:4: key 'no_such_key'" || fail "the journal does not name $config_path:4 and no_such_key"
 write_config <<<"$good_config" || fail
 pass "systemctl reload with an unknown key failed; the journal names $config_path:4 and 'no_such_key'; same MainPID, still active"
 
 check "journal priorities: -p warning shows the error, not the notices"
-journal_since "" -p warning | grep -qF "$config_path:4: key 'no_such_key'" || fail "journalctl -p warning lacks the reload error"
-if journal_since "" -p warning | grep -qE 'msg="(omnisync ready|configuration reloaded|site connected)"'; then
-  fail "journalctl -p warning shows notice or info lines"
-fi
-journal_since "" -p notice | grep -q 'msg="omnisync ready"' || fail "journalctl -p notice lacks 'omnisync ready'"
+journal_has "" "$config_path:4: key 'no_such_key'" -p warning || fail "journalctl -p warning lacks the reload error"
+for message in 'msg="omnisync ready"' 'msg="configuration reloaded"' 'msg="site connected"'; do
+  if journal_has "" "$message" -p warning; then fail "journalctl -p warning shows a notice or info line: $message"; fi
+done
+journal_has "" 'msg="omnisync ready"' -p notice || fail "journalctl -p notice lacks 'omnisync ready'"
 pass "journalctl -p warning holds the reload error but no notice/info line; -p notice holds 'omnisync ready'"
 
 check "a site down: the daemon stays up, says so, and syncs the site when it returns"
@@ -452,13 +461,13 @@ sql $web_port shop "INSERT INTO retail.stock VALUES ('systemd-3', 'web', 5, 0)" 
 poll 20 status_text_has "sites up 1/2" || fail "StatusText with store-1 down: $(unit_property StatusText)"
 status=$(limit=30 inside runuser -u omnisync -- omnisync status 2>&1) || fail "omnisync status: $status"
 grep -q "^site store-1: unreachable" <<<"$status" || fail "omnisync status does not show store-1 unreachable: $status"
-journal_since "$cursor" | grep 'msg="site unreachable"' | grep -q 'site=store-1' || fail "no 'site unreachable' line for store-1"
+journal_has "$cursor" 'msg="site unreachable" site=store-1 ' || fail "no 'site unreachable' line for store-1"
 state=$(unit_properties ActiveState SubState MainPID NRestarts)
 [ "$state" = "active running $main_pid $restarts" ] || fail "ActiveState SubState MainPID NRestarts = $state, not active running $main_pid $restarts"
 limit=60 inside systemctl start "$store_unit" || fail "systemctl start $store_unit"
 poll 20 on_hand_is $store_port pos systemd-3 web 5 || fail "the row written at web during the outage did not reach store-1 within 20 s"
 poll 20 status_text_has "sites up 2/2" || fail "StatusText after store-1 returned: $(unit_property StatusText)"
-journal_since "$cursor" | grep 'msg="site reachable again"' | grep -q 'site=store-1' || fail "no 'site reachable again' line"
+journal_has "$cursor" 'msg="site reachable again" site=store-1 ' || fail "no 'site reachable again' line"
 state=$(unit_properties MainPID NRestarts)
 [ "$state" = "$main_pid $restarts" ] || fail "MainPID NRestarts = $state, not $main_pid $restarts"
 pass "with store-1's cluster stopped the unit stayed active (same MainPID, NRestarts $restarts), STATUS and 'omnisync status' said so; its backlog arrived when it returned"
@@ -486,7 +495,7 @@ sleep $((watchdog_sec + 2))
 limit=60 inside systemctl start "$store_unit" || fail "systemctl start $store_unit"
 poll 20 status_text_has "sites up 2/2" || fail "StatusText after store-1 returned: $(unit_property StatusText)"
 state=$(unit_properties ActiveState MainPID NRestarts)
-if [ "$state" != "active $main_pid $restarts" ] || journal_since "$cursor" | grep -q 'Watchdog timeout'; then
+if [ "$state" != "active $main_pid $restarts" ] || journal_has "$cursor" 'Watchdog timeout'; then
   fail "a healthy daemon was restarted by a ${watchdog_sec} s watchdog: ActiveState MainPID NRestarts = $state (was active $main_pid $restarts)"
 fi
 pass "with WatchdogSec=${watchdog_sec}s the daemon ran on for $(seconds_since "$t0") s, idle, delivering, and with store-1 down for $((watchdog_sec + 2)) s"
@@ -500,8 +509,8 @@ new_pid_up() {
 poll $((watchdog_sec + abort_sec + restart_sec + 10)) new_pid_up ||
   fail "no new MainPID within $((watchdog_sec + abort_sec + restart_sec + 10)) s of SIGSTOP: ActiveState SubState MainPID NRestarts = $(unit_properties ActiveState SubState MainPID NRestarts)"
 restarted_in=$(seconds_since "$t0")
-journal_since "$cursor" | grep -q "Watchdog timeout (limit ${watchdog_sec}s)" || fail "the journal has no 'Watchdog timeout' line"
-journal_since "$cursor" | grep -q "status=6/ABRT" || fail "the daemon did not end by SIGABRT"
+journal_has "$cursor" "Watchdog timeout (limit ${watchdog_sec}s)" || fail "the journal has no 'Watchdog timeout' line"
+journal_has "$cursor" "status=6/ABRT" || fail "the daemon did not end by SIGABRT"
 new_pid=$(unit_property MainPID)
 restarts=$(unit_property NRestarts)
 # A running process keeps the watchdog it was started with (WATCHDOG_USEC): restart after removing it.
@@ -520,7 +529,7 @@ stopped_in=$(seconds_since "$t0")
 state=$(unit_properties ActiveState Result ExecMainStatus)
 [ "$state" = "inactive success 0" ] || fail "after stop: ActiveState Result ExecMainStatus = $state"
 [ "$stopped_ms" -le 10000 ] || fail "systemctl stop took $stopped_in s (TimeoutStopSec=30s; it should take a second or two)"
-journal_since "$cursor" | grep -q 'msg="omnisync stopped"' || fail "no 'omnisync stopped' line"
+journal_has "$cursor" 'msg="omnisync stopped"' || fail "no 'omnisync stopped' line"
 pass "systemctl stop took ${stopped_in} s: inactive, Result=success, exit status 0, 'omnisync stopped' logged"
 
 check "a configuration error: exit 78, no restart loop, the reason at priority err"
@@ -534,7 +543,7 @@ state=$(unit_properties ActiveState Result ExecMainStatus)
 sleep $((5 + 2)) # the unit's RestartSec=5s, and a margin
 state=$(unit_properties ActiveState NRestarts)
 [ "$state" = "failed $restarts" ] || fail "$((5 + 2)) s later: ActiveState NRestarts = $state, not failed $restarts"
-journal_since "" -p err | grep -qF "$config_path:$bad_line: key 'connifo'" || fail "journalctl -p err does not name $config_path:$bad_line and connifo"
+journal_has "" "$config_path:$bad_line: key 'connifo'" -p err || fail "journalctl -p err does not name $config_path:$bad_line and connifo"
 pass "systemctl start failed with status=78/CONFIG, not restarted in 7 s (NRestarts $restarts); journalctl -p err names $config_path:$bad_line and 'connifo'"
 
 check "systemd-analyze security omnisync.service"
