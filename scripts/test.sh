@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds omnisync warning-free and runs every test against three throwaway PostgreSQL clusters.
-# Fails if any test fails, or if the database test suites did not run (or were skipped).
+# Fails if any test fails, or if the database test suites did not run (or were skipped). As root
+# it then runs scripts/systemd-test.sh (the unit under a real systemd), whose failure fails it too;
+# that test is skipped, with the reason, only where the machine cannot run it (see its header).
 #
 # On a fresh Debian machine, run as root once to install postgresql, libpq-dev and pkg-config.
 # OMNISYNC_SCRATCH=DIR builds in DIR instead of .build (swift --scratch-path).
@@ -18,6 +20,7 @@ say() { echo "test.sh: $*" >&2; }
 ensure_prerequisites test.sh
 ensure_systemd_analyze test.sh
 ensure_promtool test.sh
+ensure_sysctl test.sh
 
 # --- build -----------------------------------------------------------------------------------------
 build_args=(-Xswiftc -warnings-as-errors)
@@ -94,6 +97,24 @@ for suite in "${database_suites[@]}"; do
   [ "$s" -eq 0 ] || problems+=("$suite skipped $s test(s)")
 done
 
+# --- the unit under a real systemd ----------------------------------------------------------------
+# scripts/systemd-test.sh boots systemd as PID 1 of new namespaces and checks the installed unit
+# (about a minute). Exit 77: this machine cannot (not root, no namespaces, no cgroup2); it says why.
+if [ "$(id -u)" -eq 0 ]; then
+  systemd_status=0
+  scripts/systemd-test.sh --binary "$OMNISYNC_BIN" || systemd_status=$?
+  case $systemd_status in
+    0) systemd_line="systemd test: passed" ;;
+    77) systemd_line="systemd test: skipped, this machine cannot run it (the reason is above)" ;;
+    *)
+      systemd_line="systemd test: FAILED"
+      problems+=("scripts/systemd-test.sh failed (status $systemd_status)")
+      ;;
+  esac
+else
+  systemd_line="systemd test: not run (scripts/systemd-test.sh needs root)"
+fi
+
 if [ ${#problems[@]} -gt 0 ]; then
   echo
   echo "=== PostgreSQL server logs"
@@ -104,6 +125,7 @@ if [ ${#problems[@]} -gt 0 ]; then
 fi
 echo
 echo "database tests: $(IFS=';'; echo "${database_line[*]}" | sed 's/;/; /g')"
+echo "$systemd_line"
 [ "$skipped" -eq 0 ] || echo "$skipped skipped"
 echo "$passed passed, $failed failed"
 [ ${#problems[@]} -eq 0 ]

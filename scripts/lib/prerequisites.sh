@@ -50,6 +50,25 @@ ensure_systemd_analyze() { # NAME
   echo "$name: systemd-analyze is missing (apt-get install systemd); the unit file tests will be skipped" >&2
 }
 
+# scripts/systemd-test.sh compares the kernel's settings (sysctl -a) before and after it boots
+# systemd in new namespaces; sysctl comes with procps, which a minimal Debian lacks. As root on
+# Debian it is installed when missing; without it that test is skipped, with the reason.
+ensure_sysctl() { # NAME
+  local name=$1
+  command -v sysctl >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if ! has_install_candidate procps; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -q >&2 || true
+    fi
+    if has_install_candidate procps; then
+      echo "$name: installing procps (for sysctl)" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends procps >&2 && return 0
+    fi
+  fi
+  echo "$name: sysctl is missing (apt-get install procps); scripts/systemd-test.sh will be skipped" >&2
+}
+
 # Whether apt can install PACKAGE. apt-cache's output is read whole before it is searched: with
 # `apt-cache … | grep -q` under `set -o pipefail`, grep stops at the first match, apt-cache dies
 # of SIGPIPE writing the rest, and the pipeline fails although the candidate was found.
