@@ -42,6 +42,10 @@ actor Link {
     private var lockRetryArmed = false
     static let lockRetryFirst = Duration.milliseconds(100)
     static let lockRetryLongest = Duration.milliseconds(500)
+    /// A failure that is neither a lost connection nor transient (a missing grant, a missing
+    /// table), while it lasts: logged when it starts or changes, then every `failureReminder`.
+    private var failing: (reason: String, since: ContinuousClock.Instant, rounds: Int, logged: ContinuousClock.Instant)?
+    static let failureReminder = Duration.seconds(60)
 
     nonisolated let progress = LinkProgress()
     nonisolated let wakes: AsyncStream<Void>
@@ -81,6 +85,7 @@ actor Link {
         }
         do throws(SideFailure) {
             try await deliver(&round)
+            deliveryRecovered()
         } catch {
             handle(error)
         }
@@ -478,7 +483,39 @@ actor Link {
             // Deadlock, lock timeout, serialization: the next round retries the same batch.
             logger.info("batch retried later", [LogKey.error: error.description])
         case .postgres(let error):
-            logger.error("delivery failed", [LogKey.error: error.description])
+            deliveryFailed(error, at: failure.site)
         }
+    }
+
+    /// A failure that retrying alone will not cure (a missing grant or table): the link retries
+    /// its pending work from the stored cursor every round, but says so only when the failure
+    /// starts or changes, and then once every `failureReminder` with the rounds failed so far.
+    private func deliveryFailed(_ error: PostgresError, at site: SiteHandle) {
+        let now = ContinuousClock.now
+        let reason = error.description
+        var state = failing ?? (reason, now, 0, now)
+        let changed = failing == nil || state.reason != reason
+        if changed { state = (reason, now, 0, now) }
+        state.rounds += 1
+        let remind = !changed && now - state.logged >= Link.failureReminder
+        if changed || remind {
+            state.logged = now
+            logger.warning(
+                "delivery failed, retrying every round",
+                [
+                    "at": site.name, LogKey.error: reason, "failed_rounds": state.rounds,
+                    "failing_s": String(format: "%.0f", (now - state.since).seconds),
+                ])
+        }
+        failing = state
+    }
+
+    /// A round went through: a delivery failure that was logged is over.
+    private func deliveryRecovered() {
+        guard let state = failing else { return }
+        failing = nil
+        logger.info(
+            "delivery resumed",
+            ["failed_rounds": state.rounds, "failing_s": String(format: "%.0f", (ContinuousClock.now - state.since).seconds)])
     }
 }
