@@ -8,7 +8,7 @@ import Synchronization
 /// A lazily (re)connected connection, owned by an actor whose executor is a dedicated OS thread.
 ///
 /// Blocking libpq calls therefore never run on Swift's cooperative pool. Each `withConnection` call
-/// is meant to start and end outside a transaction block (use `PostgresConnection.transaction`).
+/// is meant to start and end outside a transaction block (use `PostgresConnection.transaction(label:_:)`).
 public actor PostgresSession {
     private let executor: ThreadExecutor
     private let conninfo: String

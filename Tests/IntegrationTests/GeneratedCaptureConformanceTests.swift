@@ -314,15 +314,15 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
             """
         let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
         defer { connection.close() }
-        try connection.transaction(label: "store merged state") { connection in
-            _ = try connection.query("SET LOCAL omnisync.applying = 'on'", label: "applying")
-            _ = try connection.query(upsert, params, label: "store state")
+        try connection.transaction(label: "store merged state") { transaction throws(PostgresError) in
+            _ = try transaction.query("SET LOCAL omnisync.applying = 'on'", label: "applying")
+            _ = try transaction.query(upsert, params, label: "store state")
             let match = "item_id = $1::int AND store_id = $2 AND lot = $3"
             guard row.isPresent else {
-                _ = try connection.query("DELETE FROM \(table.name.sql) WHERE \(match)", key, label: "delete visible")
+                _ = try transaction.query("DELETE FROM \(table.name.sql) WHERE \(match)", key, label: "delete visible")
                 return
             }
-            _ = try connection.query(
+            _ = try transaction.query(
                 "INSERT INTO \(table.name.sql) (item_id, store_id, lot) VALUES ($1::int, $2, $3) ON CONFLICT DO NOTHING", key,
                 label: "create visible")
             var sets: [String] = []
@@ -331,7 +331,7 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                 values.append(table.visibleValues(of: row)[position])
                 sets.append("\(entry.column.name.quoted) = $\(values.count)::\(entry.column.type.name)")
             }
-            _ = try connection.query("UPDATE \(table.name.sql) SET \(sets.joined(separator: ", ")) WHERE \(match)", values, label: "write visible")
+            _ = try transaction.query("UPDATE \(table.name.sql) SET \(sets.joined(separator: ", ")) WHERE \(match)", values, label: "write visible")
         }
     }
 

@@ -186,9 +186,9 @@ final class HostileInputTests: XCTestCase {
         let session = fixture.newSession("store-a")
         do {
             try await session.withConnection { connection in
-                try connection.transaction(label: "order with a too-long line id") { connection in
-                    try connection.query("INSERT INTO retail.orders VALUES ('ok-order', 'c', 'store-a', now())", label: "order")
-                    try connection.query("INSERT INTO retail.order_lines VALUES ($1, 1, 'sku', 1)", [tooBig], label: "line")
+                try connection.transaction(label: "order with a too-long line id") { transaction throws(PostgresError) in
+                    try transaction.query("INSERT INTO retail.orders VALUES ('ok-order', 'c', 'store-a', now())", label: "order")
+                    try transaction.query("INSERT INTO retail.order_lines VALUES ($1, 1, 'sku', 1)", [tooBig], label: "line")
                 }
             }
             XCTFail("the order with a 10 kB line id committed")
@@ -426,9 +426,9 @@ final class HostileInputTests: XCTestCase {
         await fixture.syncOnce()
         let session = fixture.newSession("web")
         try await session.withConnection { connection in
-            try connection.transaction(label: "hostile outbox") { connection in
-                try connection.query("UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'fine'", label: "sale")
-                try connection.query(
+            try connection.transaction(label: "hostile outbox") { transaction throws(PostgresError) in
+                try transaction.query("UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'fine'", label: "sale")
+                try transaction.query(
                     """
                     INSERT INTO omnisync.outbox (table_id, k1, k2) VALUES
                         (42, 'unknown-table', NULL), (1, 'no-location', NULL), (3, 'order', 'extra'), (4, 'order', 'first')

@@ -113,14 +113,14 @@ final class TwoPhaseCommitTests: XCTestCase {
         fixture = try await SyncFixture.make(migrate: false)
         for site in fixture.siteNames {
             let connection = try till(site)
-            try connection.transaction(label: "install version 4") { connection in
+            try connection.transaction(label: "install version 4") { transaction throws(PostgresError) in
                 for migration in Migration.all where migration.version <= 4 {
-                    try connection.execute(script: migration.sql, label: migration.name)
-                    try connection.query(
+                    try transaction.execute(script: migration.sql, label: migration.name)
+                    try transaction.query(
                         "INSERT INTO omnisync.schema_migrations (version, name) VALUES ($1::int, $2)",
                         [String(migration.version), migration.name], label: "record migration")
                 }
-                try connection.query("INSERT INTO omnisync.site (name) VALUES ($1)", [site], label: "record site")
+                try transaction.query("INSERT INTO omnisync.site (name) VALUES ($1)", [site], label: "record site")
             }
         }
         try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ('old', 'store-a', 10, 0)")

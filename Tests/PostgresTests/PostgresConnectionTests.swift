@@ -107,27 +107,66 @@ final class PostgresConnectionTests: XCTestCase {
     }
 
     func testTransactionCommitsOrRollsBack() throws {
-        struct Abort: Error {}
+        let abort = PostgresError(category: .invalidInput, sqlState: nil, message: "abort", statement: "body")
         try connection.query("CREATE TEMP TABLE t (x int)", label: "create")
-        let value = try connection.transaction(label: "commit") { connection in
-            try connection.query("INSERT INTO t VALUES (1)", label: "insert")
+        let value = try connection.transaction(label: "commit") { transaction throws(PostgresError) in
+            try transaction.query("INSERT INTO t VALUES (1)", label: "insert")
             return 42
         }
         XCTAssertEqual(value, 42)
         XCTAssertThrowsError(
-            try connection.transaction(label: "abort") { connection in
-                try connection.query("INSERT INTO t VALUES (2)", label: "insert")
-                throw Abort()
+            try connection.transaction(label: "abort") { transaction throws(PostgresError) in
+                try transaction.query("INSERT INTO t VALUES (2)", label: "insert")
+                throw abort
             }
-        ) { XCTAssertTrue($0 is Abort) }
+        ) { XCTAssertEqual($0 as? PostgresError, abort, "the body's own error, unchanged") }
         // A failed statement whose error is swallowed must not let COMMIT pass for success.
         XCTAssertThrowsError(
-            try connection.transaction(label: "swallowed") { connection in
-                try connection.query("INSERT INTO t VALUES (3)", label: "insert")
-                _ = try? connection.query("SELECT 1/0", label: "fails")
+            try connection.transaction(label: "swallowed") { transaction throws(PostgresError) in
+                try transaction.query("INSERT INTO t VALUES (3)", label: "insert")
+                _ = try? transaction.query("SELECT 1/0", label: "fails")
             }
         ) { XCTAssertEqual(($0 as? PostgresError)?.statement, "swallowed") }
         XCTAssertEqual(try connection.query("SELECT x FROM t", label: "rows").rows, [["1"]])
+        XCTAssertTrue(connection.isIdle)
+    }
+
+    func testABodyCanRollBackOnPurposeAndTheTransactionThenRefusesStatements() throws {
+        try connection.query("CREATE TEMP TABLE u (x int)", label: "create")
+        let decided = try connection.transaction(label: "decides") { transaction throws(PostgresError) in
+            try transaction.query("INSERT INTO u VALUES (1)", label: "insert")
+            XCTAssertTrue(transaction.hasBegun)
+            try transaction.rollback()
+            XCTAssertThrowsError(try transaction.query("INSERT INTO u VALUES (2)", label: "after the end")) {
+                XCTAssertEqual(($0 as? PostgresError)?.category, .invalidInput)
+            }
+            return "rolled back"
+        }
+        XCTAssertEqual(decided, "rolled back", "the body's value is returned")
+        XCTAssertEqual(try connection.query("SELECT count(*) FROM u", label: "count").rows, [["0"]])
+        XCTAssertTrue(connection.isIdle)
+        // A rollback before any statement sends nothing.
+        try connection.transaction(label: "nothing") { transaction throws(PostgresError) in try transaction.rollback() }
+        XCTAssertTrue(connection.isIdle)
+    }
+
+    func testStatementsOnTheConnectionDoNotCarryATransactionsBegin() throws {
+        try connection.query("CREATE TEMP TABLE v (x int)", label: "create")
+        try connection.transaction(label: "beside") { transaction throws(PostgresError) in
+            // Before the transaction's first statement, the connection's own runs in autocommit.
+            try connection.query("INSERT INTO v VALUES (1)", label: "on the connection")
+            XCTAssertTrue(connection.isIdle, "the connection's statement did not open the transaction")
+            XCTAssertFalse(transaction.hasBegun)
+            try transaction.query("INSERT INTO v VALUES (2)", label: "in the transaction")
+            XCTAssertFalse(connection.isIdle)
+            try transaction.rollback()
+        }
+        XCTAssertEqual(try connection.query("SELECT x FROM v", label: "rows").rows, [["1"]], "only the transaction's row went")
+        XCTAssertThrowsError(
+            try connection.transaction(label: "outer") { _ throws(PostgresError) in
+                try connection.transaction(label: "inner") { _ throws(PostgresError) in }
+            }
+        ) { XCTAssertEqual(($0 as? PostgresError)?.statement, "inner", "transactions do not nest") }
         XCTAssertTrue(connection.isIdle)
     }
 
@@ -142,10 +181,17 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try connection.query(sql, ["3"], label: "after discard").rows, [["4"]])
         // Inside a transaction the forgotten statement fails it; the next transaction works.
         try connection.query("DEALLOCATE ALL", label: "deallocate")
-        XCTAssertThrowsError(try connection.transaction(label: "forgotten") { try $0.query(sql, ["4"], label: "in tx") }) {
+        XCTAssertThrowsError(
+            try connection.transaction(label: "forgotten") { transaction throws(PostgresError) in
+                try transaction.query(sql, ["4"], label: "in tx")
+            }
+        ) {
             XCTAssertEqual(($0 as? PostgresError)?.sqlState, "26000")
         }
-        XCTAssertEqual(try connection.transaction(label: "again") { try $0.query(sql, ["5"], label: "in tx").rows }, [["6"]])
+        XCTAssertEqual(
+            try connection.transaction(label: "again") { transaction throws(PostgresError) in
+                try transaction.query(sql, ["5"], label: "in tx").rows
+            }, [["6"]])
     }
 
     func testPipelineReturnsResultsInOrderAndStopsAtTheFirstFailure() throws {
@@ -174,18 +220,18 @@ final class PostgresConnectionTests: XCTestCase {
 
     func testTransactionSendsBeginWithItsFirstStatementAndRollsBackAFailedPipeline() throws {
         try connection.query("CREATE TEMP TABLE q (x int PRIMARY KEY)", label: "create")
-        XCTAssertEqual(try connection.transaction(label: "empty") { _ in 7 }, 7)
+        XCTAssertEqual(try connection.transaction(label: "empty") { _ throws(PostgresError) in 7 }, 7)
         XCTAssertThrowsError(
-            try connection.transaction(label: "fails") { connection in
-                _ = try connection.pipeline([
+            try connection.transaction(label: "fails") { transaction throws(PostgresError) in
+                _ = try transaction.pipeline([
                     .init("INSERT INTO q VALUES ($1::int)", ["1"], label: "fine"),
                     .init("INSERT INTO q VALUES ($1::int)", ["1"], label: "duplicate"),
                 ])
             })
         XCTAssertEqual(try connection.query("SELECT count(*) FROM q", label: "count").rows, [["0"]], "rolled back")
-        let inside = try connection.transaction(label: "status") { connection in
-            try connection.query("SELECT $1::int", ["1"], label: "first")
-            return try connection.query("SELECT transaction_timestamp() = statement_timestamp()", label: "in transaction").rows
+        let inside = try connection.transaction(label: "status") { transaction throws(PostgresError) in
+            try transaction.query("SELECT $1::int", ["1"], label: "first")
+            return try transaction.query("SELECT transaction_timestamp() = statement_timestamp()", label: "in transaction").rows
         }
         XCTAssertEqual(inside, [["f"]], "the second statement ran inside the transaction BEGIN opened")
         XCTAssertTrue(connection.isIdle)

@@ -14,7 +14,7 @@ public struct DeclaredApplier: Sendable {
     }
 
     /// The source's current states of `keys` (each key as its columns' text, in key order).
-    public func readStates(_ connection: PostgresConnection, keys: [[String]]) throws -> [[String]: [StateField]] {
+    public func readStates(_ connection: some StatementRunner, keys: [[String]]) throws -> [[String]: [StateField]] {
         guard !keys.isEmpty else { return [:] }
         let keyCount = statements.table.key.count
         let rows = try connection.query(statements.selectStates, keyParameters(keys), label: "read \(statements.table.name) states").rows
@@ -34,15 +34,29 @@ public struct DeclaredApplier: Sendable {
         public let rowsWritten: Int
     }
 
-    /// Joins `incoming` into the target in one transaction of its own.
+    /// Joins `incoming` into the target in one transaction of its own. A target state that cannot
+    /// be read stops the apply before anything is written: the transaction is rolled back and the
+    /// reason thrown.
     public func apply(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws -> Outcome {
-        try connection.transaction(label: "apply \(statements.table.name)") { connection in
-            try applyWithinTransaction(connection, incoming: incoming)
+        var unreadable: (any Error)?
+        let outcome = try connection.transaction(label: "apply \(statements.table.name)") {
+            transaction throws(PostgresError) -> Outcome? in
+            do {
+                return try applyWithinTransaction(transaction, incoming: incoming)
+            } catch let error as PostgresError {
+                throw error
+            } catch {
+                unreadable = error
+                try transaction.rollback()
+                return nil
+            }
         }
+        guard let outcome else { throw unreadable ?? StateDecodingError(reason: "unreadable state") }
+        return outcome
     }
 
     /// Joins `incoming` into the target inside the caller's transaction (a batch's, with its cursor).
-    func applyWithinTransaction(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws -> Outcome {
+    func applyWithinTransaction(_ connection: some StatementRunner, incoming: [[String]: [StateField]]) throws -> Outcome {
         let table = statements.table
         let keyCount = table.key.count
         let replicatedCount = table.replicated.count

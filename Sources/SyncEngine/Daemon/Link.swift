@@ -2,7 +2,6 @@ import DaemonKit
 import Foundation
 import MergeCore
 import Postgres
-import Synchronization
 
 /// Delivery from one source site to one target site. Each link keeps its own cursor and runs
 /// independently, so a slow or unreachable site holds up only the links that touch it.
@@ -43,6 +42,10 @@ actor Link {
     private var lockRetryArmed = false
     static let lockRetryFirst = Duration.milliseconds(100)
     static let lockRetryLongest = Duration.milliseconds(500)
+    /// A failure that is neither a lost connection nor transient (a missing grant, a missing
+    /// table), while it lasts: logged when it starts or changes, then every `failureReminder`.
+    private var failing: (reason: String, since: ContinuousClock.Instant, rounds: Int, logged: ContinuousClock.Instant)?
+    static let failureReminder = Duration.seconds(60)
 
     nonisolated let progress = LinkProgress()
     nonisolated let wakes: AsyncStream<Void>
@@ -80,42 +83,58 @@ actor Link {
             progress.finished(caughtUp: round.caughtUp)
             armLockRetry()
         }
-        do {
-            if !loaded {
-                let sourceName = source.name
-                persisted = try await onTarget { try Applier.readCursor($0, source: sourceName) }
-                current = persisted
-                loaded = true
-            }
-            if current == nil {
-                try await bootstrap()
-            }
-            if ContinuousClock.now - lastRetryCheck > .seconds(2) {
-                lastRetryCheck = .now
-                try await retryQuarantined()
-            }
-            if lockWaits > 0, ContinuousClock.now >= nextLockRetry {
-                try await retryLockWaits()
-            }
-            while !stopping(), let cursor = current {
-                let step = try await deliverPage(after: cursor)
-                round.changes += step.changes
-                round.batches += step.changes > 0 ? 1 : 0
-                if step.caughtUp {
-                    round.caughtUp = true
-                    break
-                }
-            }
-        } catch let moved as CursorMoved {
-            logger.debug("cursor moved by another daemon", ["cursor": moved.actual?.description ?? "none"])
-            persisted = moved.actual
-            current = moved.actual
-        } catch let failure as SideFailure {
-            handle(failure)
+        do throws(SideFailure) {
+            try await deliver(&round)
+            deliveryRecovered()
         } catch {
-            logger.error("delivery failed", [LogKey.error: "\(error)"])
+            handle(error)
         }
         return round
+    }
+
+    /// One round's steps; ends early (the round is over) when another daemon moved the cursor.
+    private func deliver(_ round: inout Round) async throws(SideFailure) {
+        if !loaded {
+            let sourceName = source.name
+            persisted = try await onTarget { try Applier.readCursor($0, source: sourceName) }
+            current = persisted
+            loaded = true
+        }
+        if current == nil {
+            guard try await bootstrap() == .kept else { return }
+        }
+        if ContinuousClock.now - lastRetryCheck > .seconds(2) {
+            lastRetryCheck = .now
+            try await retryQuarantined()
+        }
+        if lockWaits > 0, ContinuousClock.now >= nextLockRetry {
+            try await retryLockWaits()
+        }
+        while !stopping(), let cursor = current {
+            guard case .delivered(let changes, let caughtUp) = try await deliverPage(after: cursor) else { return }
+            round.changes += changes
+            round.batches += changes > 0 ? 1 : 0
+            if caughtUp {
+                round.caughtUp = true
+                break
+            }
+        }
+    }
+
+    /// Whether a step left the link's cursor where the link expects it.
+    private enum CursorFate: Equatable {
+        case kept
+        /// Another daemon had moved it: the step's transaction was rolled back and the link now
+        /// holds the cursor that daemon stored.
+        case moved
+    }
+
+    /// Takes the cursor another daemon stored (a batch found it moved and rolled back).
+    private func adopt(movedCursor actual: LinkCursor?) -> CursorFate {
+        logger.debug("cursor moved by another daemon", ["cursor": actual?.description ?? "none"])
+        persisted = actual
+        current = actual
+        return .moved
     }
 
     /// Forgets the in-memory cursor so that the next round reads it from the target again.
@@ -130,9 +149,17 @@ actor Link {
 
     // MARK: - Steps
 
+    /// What delivering one page did.
+    private enum PageStep {
+        /// The page's changes were applied (or it was empty); `caughtUp`: the source has no more.
+        case delivered(changes: Int, caughtUp: Bool)
+        /// Another daemon had moved the cursor; nothing was applied and the round ends.
+        case cursorMoved
+    }
+
     /// Reads the page after `cursor` (or takes it from a link of the same source that just read
-    /// it) and applies it. Returns the changes it held and whether the source has no more.
-    private func deliverPage(after cursor: LinkCursor) async throws -> (changes: Int, caughtUp: Bool) {
+    /// it) and applies it.
+    private func deliverPage(after cursor: LinkCursor) async throws(SideFailure) -> PageStep {
         let limit = batchSize
         let pages = source.pages
         let page = try await onSource { connection in
@@ -147,23 +174,31 @@ actor Link {
             if cursor.window != nil, persisted == cursor {
                 // The window's last page was exactly full: store that it is complete, or
                 // the source's outbox could not be pruned below it until it writes again.
-                _ = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
+                let stored = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
                     source: source.name, expected: persisted, next: page.next, delivered: 0))
+                if case .cursorMoved(let actual) = stored {
+                    _ = adopt(movedCursor: actual)
+                    return .cursorMoved
+                }
                 persisted = page.next
             }
             current = page.next
-            return (0, true)
+            return .delivered(changes: 0, caughtUp: true)
         }
-        try await apply(page)
-        return (page.records.count, page.next.window == nil)
+        guard try await apply(page) == .kept else { return .cursorMoved }
+        return .delivered(changes: page.records.count, caughtUp: page.next.window == nil)
     }
 
-    private func apply(_ page: ChangePage) async throws {
+    private func apply(_ page: ChangePage) async throws(SideFailure) -> CursorFate {
         let update = CursorUpdate(
             source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
         let batch = page.batch
         let started = ContinuousClock.now
-        let outcome = try await applyBatch(batch, cursor: update)
+        let outcome: ApplyOutcome
+        switch try await applyBatch(batch, cursor: update) {
+        case .applied(let applied): outcome = applied
+        case .cursorMoved(let actual): return adopt(movedCursor: actual)
+        }
         let seconds = (ContinuousClock.now - started).seconds
         progress.stepped()
         persisted = page.next
@@ -180,34 +215,47 @@ actor Link {
                 ])
         }
         report(outcome: outcome)
+        return .kept
     }
 
     /// Applies a batch (and the cursor, if any) at the target; when a row's values make it fail,
     /// isolates that row instead of stalling the link.
     private func applyBatch(
         _ batch: ChangeBatch, cursor: CursorUpdate?, quarantine: [QuarantineEntry] = []
-    ) async throws -> ApplyOutcome {
+    ) async throws(SideFailure) -> ApplyResult {
         let (targetName, sourceName) = (target.name, source.name)
+        let result: ApplyResult
         do {
             let lookUp = !quarantineEmpty || !quarantine.isEmpty || !batch.rejected.isEmpty
-            let outcome = try await onTarget {
+            result = try await onTarget {
                 try Applier.apply(
                     $0, target: targetName, source: sourceName, batch: batch, cursor: cursor, quarantine: quarantine,
                     lookUpQuarantine: lookUp)
             }
-            if !outcome.newlyQuarantined.isEmpty { quarantineEmpty = false }
-            return outcome
-        } catch let error as PostgresError where Quarantine.isRowError(error) {
+        } catch {
+            guard let cause = error.rowError else { throw error }
             quarantineEmpty = false
-            return try await isolate(batch, cursor: cursor, quarantine: quarantine, cause: error)
+            return try await isolate(batch, cursor: cursor, quarantine: quarantine, cause: cause)
         }
+        if case .applied(let outcome) = result, !outcome.newlyQuarantined.isEmpty { quarantineEmpty = false }
+        return result
+    }
+
+    /// Applies a batch without a cursor (a retry, a bootstrap page): it cannot find one moved.
+    private func applyUncursored(
+        _ batch: ChangeBatch, quarantine: [QuarantineEntry] = []
+    ) async throws(SideFailure) -> ApplyOutcome {
+        guard case .applied(let outcome) = try await applyBatch(batch, cursor: nil, quarantine: quarantine) else {
+            return ApplyOutcome()
+        }
+        return outcome
     }
 
     /// A batch that a row's values made fail: apply row by row, quarantine the rows that fail,
     /// then advance the cursor past the batch. Every other row keeps flowing.
     private func isolate(
         _ batch: ChangeBatch, cursor: CursorUpdate?, quarantine: [QuarantineEntry], cause: PostgresError
-    ) async throws -> ApplyOutcome {
+    ) async throws(SideFailure) -> ApplyResult {
         logger.info("batch failed, applying row by row", [LogKey.error: cause.description])
         let (targetName, sourceName) = (target.name, source.name)
         var failed: [QuarantineEntry] = []
@@ -215,18 +263,21 @@ actor Link {
         for table in batch.states.keys.sorted() {
             for (key, state) in (batch.states[table] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let single = ChangeBatch(states: [table: [key: state]])
-                do {
-                    let outcome = try await onTarget {
+                do throws(SideFailure) {
+                    let result = try await onTarget {
                         try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil)
                     }
+                    // Without a cursor there is no compare-and-set to find moved.
+                    guard case .applied(let outcome) = result else { continue }
                     total.rowsWritten += outcome.rowsWritten
                     total.newConflicts += outcome.newConflicts
                     total.newlyQuarantined += outcome.newlyQuarantined
                     total.newlySetAside += outcome.newlySetAside
                     total.lockReleased += outcome.lockReleased
                     total.waitingOnLock += outcome.waitingOnLock
-                } catch let error as PostgresError where Quarantine.isRowError(error) {
-                    failed.append(QuarantineEntry(tableID: table.rawValue, key: key, reason: error.description))
+                } catch {
+                    guard let rowError = error.rowError else { throw error }
+                    failed.append(QuarantineEntry(tableID: table.rawValue, key: key, reason: rowError.description))
                 }
             }
         }
@@ -235,12 +286,13 @@ actor Link {
         let last = try await onTarget {
             try Applier.apply($0, target: targetName, source: sourceName, batch: remainder, cursor: cursor, quarantine: entries)
         }
-        total.newlyQuarantined += last.newlyQuarantined
-        return total
+        guard case .applied(let outcome) = last else { return last }
+        total.newlyQuarantined += outcome.newlyQuarantined
+        return .applied(total)
     }
 
     /// Ships again the current state of rows a person asked to retry.
-    private func retryQuarantined() async throws {
+    private func retryQuarantined() async throws(SideFailure) {
         let sourceName = source.name
         let (held, records) = try await onTarget {
             (try Quarantine.count($0, source: sourceName), try Quarantine.retries($0, source: sourceName))
@@ -249,14 +301,14 @@ actor Link {
         setLockWaits(held.waitingOnLock)
         guard !records.isEmpty else { return }
         let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
-        let outcome = try await applyBatch(batch, cursor: nil)
+        let outcome = try await applyUncursored(batch)
         logger.notice("quarantine retried", [LogKey.count: records.count, "released": outcome.released])
         report(outcome: outcome)
     }
 
     /// Tries again the rows waiting on a lock: ships their current state (which holds every
     /// change the cursor has passed) and applies it without waiting; those still locked stay.
-    private func retryLockWaits() async throws {
+    private func retryLockWaits() async throws(SideFailure) {
         // The next try is scheduled before this one: a site that fails it does not make a tight loop.
         lockRetryDelay = min(lockRetryDelay * 2, Link.lockRetryLongest)
         nextLockRetry = .now + lockRetryDelay
@@ -265,7 +317,7 @@ actor Link {
         var still = 0
         if !records.isEmpty {
             let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
-            let outcome = try await applyBatch(batch, cursor: nil)
+            let outcome = try await applyUncursored(batch)
             report(outcome: outcome)
             still = outcome.waitingOnLock
             if !outcome.lockReleased.isEmpty {
@@ -342,7 +394,7 @@ actor Link {
 
     /// A new peer: copy every current state of the source (states are joins, so a full copy is
     /// always safe), then stream the outbox from the snapshot taken before the copy.
-    private func bootstrap() async throws {
+    private func bootstrap() async throws(SideFailure) -> CursorFate {
         let started = ContinuousClock.now
         let snapshot = try await onSource { connection in
             try connection.query("SELECT pg_current_snapshot()::text", label: "bootstrap snapshot").rows.first?[0] ?? "1:1:"
@@ -358,7 +410,7 @@ actor Link {
                 if !page.states.isEmpty || !page.rejected.isEmpty {
                     let batch = ChangeBatch(states: [table: page.states])
                     let unreadable = page.rejected.map { QuarantineEntry(tableID: table.rawValue, key: $0.0, reason: $0.1) }
-                    let outcome = try await applyBatch(batch, cursor: nil, quarantine: unreadable)
+                    let outcome = try await applyUncursored(batch, quarantine: unreadable)
                     report(outcome: outcome)
                     copied += page.states.count
                     // A long first copy is progress too: the watchdog must not fire during it.
@@ -368,66 +420,102 @@ actor Link {
                 after = last
             }
         }
-        if stopping() { return }
+        if stopping() { return .kept }
         let first = CursorUpdate(source: source.name, expected: nil, next: LinkCursor(done: snapshot), delivered: 0)
-        _ = try await onTarget {
+        let stored = try await onTarget {
             try Applier.apply($0, target: targetName, source: sourceName, batch: ChangeBatch(), cursor: first)
         }
+        if case .cursorMoved(let actual) = stored { return adopt(movedCursor: actual) }
         persisted = first.next
         current = first.next
         logger.info(
             "peer bootstrapped",
             [LogKey.rows: copied, LogKey.durationMs: String(format: "%.1f", (ContinuousClock.now - started).seconds * 1000)])
+        return .kept
     }
 
     // MARK: - Failures
 
-    /// Which side of the link failed, so the right site is marked down.
+    /// Which side of the link failed and why, so the right site is marked down.
     struct SideFailure: Error {
         let site: SiteHandle
-        let error: any Error
+        let cause: SiteFailure
+
+        /// The statement error caused by one row's values, if that is what failed (the row is
+        /// then isolated and quarantined).
+        var rowError: PostgresError? {
+            guard case .postgres(let error) = cause, Quarantine.isRowError(error) else { return nil }
+            return error
+        }
     }
 
-    private func onSource<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    private func onSource<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws(SideFailure) -> T {
         do {
             let value = try await source.run(source.feed, body)
             source.health.markUp()
             return value
-        } catch let error as PostgresError where error.isTransient {
-            throw SideFailure(site: source, error: error)
-        } catch let problem as SiteProblem {
-            throw SideFailure(site: source, error: problem)
+        } catch {
+            throw SideFailure(site: source, cause: error)
         }
     }
 
-    private func onTarget<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    private func onTarget<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws(SideFailure) -> T {
         do {
             let value = try await target.run(target.apply, body)
             target.health.markUp()
             return value
-        } catch let error as PostgresError where error.isTransient {
-            throw SideFailure(site: target, error: error)
-        } catch let problem as SiteProblem {
-            throw SideFailure(site: target, error: problem)
+        } catch {
+            throw SideFailure(site: target, cause: error)
         }
     }
 
     private func handle(_ failure: SideFailure) {
-        if let problem = failure.error as? SiteProblem {
+        switch failure.cause {
+        case .misconfigured(let problem):
             failure.site.health.markMisconfigured(problem)
-        } else if let error = failure.error as? PostgresError, error.category == .connection {
+        case .postgres(let error) where error.category == .connection:
             failure.site.health.markDown(error)
-        } else {
-            // Transient but not a lost connection (deadlock, lock timeout, serialization):
-            // the next round retries the same batch.
-            logger.info("batch retried later", [LogKey.error: "\(failure.error)"])
+        case .postgres(let error) where error.isTransient:
+            // Deadlock, lock timeout, serialization: the next round retries the same batch.
+            logger.info("batch retried later", [LogKey.error: error.description])
+        case .postgres(let error):
+            deliveryFailed(error, at: failure.site)
         }
     }
-}
 
-extension Duration {
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    /// A failure that retrying alone will not cure (a missing grant or table): the link retries
+    /// its pending work from the stored cursor every round, but says so only when the failure
+    /// starts or changes, and then once every `failureReminder` with the rounds failed so far.
+    private func deliveryFailed(_ error: PostgresError, at site: SiteHandle) {
+        let now = ContinuousClock.now
+        let reason = error.description
+        var state = failing ?? (reason, now, 0, now)
+        let changed = failing == nil || state.reason != reason
+        if changed { state = (reason, now, 0, now) }
+        state.rounds += 1
+        let remind = !changed && now - state.logged >= Link.failureReminder
+        if changed || remind {
+            state.logged = now
+            logger.warning(
+                "delivery failed, retrying every round",
+                [
+                    "at": site.name, LogKey.error: reason, "failed_rounds": state.rounds,
+                    "failing_s": String(format: "%.0f", (now - state.since).seconds),
+                ])
+        }
+        failing = state
+    }
+
+    /// A round went through: a delivery failure that was logged is over.
+    private func deliveryRecovered() {
+        guard let state = failing else { return }
+        failing = nil
+        logger.info(
+            "delivery resumed",
+            ["failed_rounds": state.rounds, "failing_s": String(format: "%.0f", (ContinuousClock.now - state.since).seconds)])
     }
 }

@@ -24,7 +24,7 @@ enum OutboxPruner {
 
     /// Acknowledges `positions` (target → xmin of its done snapshot) and prunes; returns the
     /// number of records deleted.
-    static func run(_ connection: PostgresConnection, positions: [String: String]) throws -> Int {
+    static func run(_ connection: some StatementRunner, positions: [String: String]) throws(PostgresError) -> Int {
         let targets = positions.keys.sorted()
         guard !targets.isEmpty else { return 0 }
         _ = try connection.query(

@@ -63,16 +63,30 @@ final class SiteHandle: Sendable {
     }
 
     /// Runs `body` on the session's own thread after making sure the connection is this site's.
+    /// A database that is not this site's (or not migrated) fails as `.misconfigured`.
     func run<T: Sendable>(
         _ session: PostgresSession, _ body: @escaping @Sendable (PostgresConnection) throws -> T
-    ) async throws -> T {
-        try await session.withConnection { [self] connection in
-            let pid = connection.backendPID
-            if !verifiedBackends.withLock({ $0.contains(pid) }) {
-                try SiteIdentity.verify(connection, site: name)
-                verifiedBackends.withLock { _ = $0.insert(pid) }
+    ) async throws(SiteFailure) -> T {
+        let checked: Result<T, SiteProblem>
+        do {
+            checked = try await session.withConnection { [self] connection throws -> Result<T, SiteProblem> in
+                let pid = connection.backendPID
+                if !verifiedBackends.withLock({ $0.contains(pid) }) {
+                    if let problem = try SiteIdentity.problem(connection, site: name) { return .failure(problem) }
+                    verifiedBackends.withLock { _ = $0.insert(pid) }
+                }
+                return .success(try body(connection))
             }
-            return try body(connection)
+        } catch let error as PostgresError {
+            throw .postgres(error)
+        } catch {
+            // The session throws only PostgresErrors; the daemon's bodies run only statements. An
+            // error of another kind is reported as a failed statement at this site, with its text.
+            throw .postgres(PostgresError(category: .query, sqlState: nil, message: "\(error)", statement: "\(name)"))
+        }
+        switch checked {
+        case .success(let value): return value
+        case .failure(let problem): throw .misconfigured(problem)
         }
     }
 

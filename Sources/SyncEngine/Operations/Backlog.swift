@@ -16,7 +16,7 @@ struct Backlog: Sendable, Equatable {
         """
 
     /// `cursor` nil: the target has never received anything, so the whole outbox counts.
-    static func measure(_ connection: PostgresConnection, cursor: LinkCursor?) throws -> Backlog {
+    static func measure(_ connection: some StatementRunner, cursor: LinkCursor?) throws(PostgresError) -> Backlog {
         let position = cursor ?? .origin
         let result = try connection.query(
             query,

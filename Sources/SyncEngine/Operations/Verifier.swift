@@ -52,7 +52,7 @@ public struct Verifier: Sendable {
                 let result = try connection.query(Verifier.visibleQuery(layout), label: "read \(table.name)")
                 var rows: [RowKey: [String?]] = [:]
                 for row in result.rows {
-                    rows[RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)] = Array(row[layout.keyCount...])
+                    rows[layout.rowKey(row)] = Array(row[layout.keyCount...])
                 }
                 content.rows[table] = rows
                 content.problems += try Verifier.checkMetadata(connection, site: site.name, table: table, rows: rows)
@@ -127,14 +127,14 @@ public struct Verifier: Sendable {
         var problems: [String] = []
         var seen = Set<RowKey>()
         for row in result.rows {
-            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            let (key, decoded) = StateCodec.decodeStateRow(row, layout: layout)
             seen.insert(key)
             let prefix = "site=\(site) table=\(table.name) key=\(key.json(for: table))"
-            let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
             let state: RowState
-            do {
-                state = try StateCodec.decode(layout, state: row[(layout.keyCount + layout.fieldCount)...], fields: fields)
-            } catch {
+            switch decoded {
+            case .success(let value):
+                state = value
+            case .failure(let error):
                 problems.append("\(prefix) metadata=unreadable reason=\(JSONText.quote(error.reason))")
                 continue
             }

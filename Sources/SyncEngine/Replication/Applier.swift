@@ -10,9 +10,13 @@ struct CursorUpdate: Sendable {
     let delivered: Int
 }
 
-/// Another daemon moved this cursor: the batch was rolled back; continue from `actual`.
-struct CursorMoved: Error {
-    let actual: LinkCursor?
+/// How a batch's transaction ended.
+enum ApplyResult: Sendable {
+    /// Committed, with what it changed at the target.
+    case applied(ApplyOutcome)
+    /// Rolled back on purpose: another daemon had moved the cursor first (and applied the batch
+    /// there already, harmlessly). The link continues from `actual`.
+    case cursorMoved(actual: LinkCursor?)
 }
 
 /// What one applied batch changed at the target.
@@ -39,11 +43,13 @@ struct ApplyOutcome: Sendable {
 /// state with the target's, writes the visible values, records conflicts, and advances the
 /// source's cursor — all or nothing, so a crash anywhere is harmless and a retry a no-op.
 enum Applier {
+    /// Applies `incoming` (and stores `cursor`, if any) in one transaction of its own. Returns
+    /// `.cursorMoved` when the cursor's compare-and-set failed, after rolling everything back.
     static func apply(
         _ connection: PostgresConnection, target: SiteName, source: SiteName, batch incoming: ChangeBatch,
         cursor: CursorUpdate?, quarantine extra: [QuarantineEntry] = [], lookUpQuarantine: Bool = true
-    ) throws -> ApplyOutcome {
-        try connection.transaction(label: "apply batch") { connection in
+    ) throws(PostgresError) -> ApplyResult {
+        try connection.transaction(label: "apply batch") { transaction throws(PostgresError) -> ApplyResult in
             var outcome = ApplyOutcome()
             var batch = incoming
             // A row whose earlier change is quarantined waits behind it, so its history stays in order.
@@ -51,7 +57,7 @@ enum Applier {
                 states.keys.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
             }
             let lookup = lookUpQuarantine
-                ? try Quarantine.lookup(connection, source: source, keys: keys) : Quarantine.Lookup()
+                ? try Quarantine.lookup(transaction, source: source, keys: keys) : Quarantine.Lookup()
             let held = lookup.held
             if !held.isEmpty {
                 for table in Array(batch.states.keys) {
@@ -60,7 +66,7 @@ enum Applier {
                     }
                 }
             }
-            try Quarantine.countHeld(connection, source: source, keys: Array(held))
+            try Quarantine.countHeld(transaction, source: source, keys: Array(held))
             outcome.heldBack = held.count
             var conflicts: [ConflictRecord] = []
             var touchedLines: Set<RowKey> = []
@@ -77,11 +83,11 @@ enum Applier {
                 let skipped: [RowKey]
                 if table.isCounter {
                     skipped = try applyCounters(
-                        connection, layout: layout, states: states, waiting: waiting, outcome: &outcome,
+                        transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
                         conflicts: &conflicts, writes: &writes)
                 } else {
                     skipped = try applyRecords(
-                        connection, layout: layout, states: states, waiting: waiting, outcome: &outcome,
+                        transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
                         conflicts: &conflicts, writes: &writes)
                 }
                 locked += skipped.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
@@ -99,27 +105,32 @@ enum Applier {
             }
             if !touchedLines.isEmpty {
                 // The check reads the lines and returns as this batch leaves them.
-                _ = try connection.pipeline(writes)
+                _ = try transaction.pipeline(writes)
                 writes.removeAll()
-                conflicts += try overReturns(connection, lines: touchedLines)
+                conflicts += try overReturns(transaction, lines: touchedLines)
             }
-            outcome.newConflicts = try record(connection, conflicts: conflicts, site: target)
+            outcome.newConflicts = try record(transaction, conflicts: conflicts, site: target)
             let entries = extra
                 + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
                 + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
             let stillFailing = Set(entries.map(QuarantinedKey.init)).union(locked)
             let released = lookup.retrying.union(lookup.waiting).filter { !stillFailing.contains($0) }
-            try Quarantine.release(connection, source: source, keys: Array(released))
+            try Quarantine.release(transaction, source: source, keys: Array(released))
             outcome.released = released.count
             outcome.lockReleased = released.filter { lookup.waiting.contains($0) }
-            outcome.newlyQuarantined = try Quarantine.hold(connection, source: source, entries: entries)
+            outcome.newlyQuarantined = try Quarantine.hold(transaction, source: source, entries: entries)
             // In the same transaction as the cursor: a row passed over is never forgotten.
-            outcome.newlySetAside = try Quarantine.holdLockWaits(connection, source: source, keys: locked)
+            outcome.newlySetAside = try Quarantine.holdLockWaits(transaction, source: source, keys: locked)
             outcome.waitingOnLock = Set(locked).count
             if let cursor { writes.append(cursorStatement(cursor)) }
-            let results = try connection.pipeline(writes)
-            if let cursor, let stored = results.last { try checkCursor(connection, cursor, stored: stored) }
-            return outcome
+            let results = try transaction.pipeline(writes)
+            if let cursor, let stored = results.last, stored.affectedRows == 0 {
+                // The compare-and-set found the cursor moved: none of this batch is kept.
+                let actual = try readCursor(transaction, source: cursor.source)
+                try transaction.rollback()
+                return .cursorMoved(actual: actual)
+            }
+            return .applied(outcome)
         }
     }
 
@@ -127,9 +138,9 @@ enum Applier {
 
     /// Applies counter states; returns the keys passed over because an application holds them locked.
     private static func applyCounters(
-        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
+        _ connection: some StatementRunner, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
-    ) throws -> [RowKey] {
+    ) throws(PostgresError) -> [RowKey] {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape,
             let placeholders = layout.sql.insertPlaceholders
         else { return [] }
@@ -142,7 +153,7 @@ enum Applier {
         var visibleWrites: [(RowKey, [Int64])] = []
         var deletes: [RowKey] = []
         for row in current.rows {
-            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            let key = layout.rowKey(row)
             guard case .counter(let incoming)? = states[key] else { continue }
             let visibleStart = layout.keyCount
             let visible = (0..<columns).map { Int64(row[visibleStart + $0] ?? "") ?? 0 }
@@ -211,9 +222,9 @@ enum Applier {
 
     /// Applies immutable records; returns the keys passed over because an application holds them locked.
     private static func applyRecords(
-        _ connection: PostgresConnection, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
+        _ connection: some StatementRunner, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
-    ) throws -> [RowKey] {
+    ) throws(PostgresError) -> [RowKey] {
         let keys = states.keys.sorted()
         var incoming: [RowKey: ImmutableRecord] = [:]
         for key in keys {
@@ -234,7 +245,7 @@ enum Applier {
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, ImmutableRecord)] = []
         for row in current.rows {
-            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            let key = layout.rowKey(row)
             guard let record = incoming[key] else { continue }
             let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
             let hasState = row[layout.keyCount + layout.fieldCount] == "t"
@@ -302,9 +313,9 @@ enum Applier {
     /// waiting already gets one short wait (`contendedLockTimeout`) before it is. Returns the
     /// locked rows as `selectCurrent` reads them and the keys passed over.
     private static func lockAndRead(
-        _ connection: PostgresConnection, layout: TableLayout, keys: [RowKey], waiting: Set<RowKey>, insert: String,
+        _ connection: some StatementRunner, layout: TableLayout, keys: [RowKey], waiting: Set<RowKey>, insert: String,
         insertParameters: ([RowKey]) -> [String?]
-    ) throws -> (rows: [[String?]], skipped: [RowKey]) {
+    ) throws(PostgresError) -> (rows: [[String?]], skipped: [RowKey]) {
         let name = layout.table.name
         let params = keyParameters(keys, layout: layout)
         // Two statements in one round trip: the read must start after the locks are held.
@@ -312,9 +323,9 @@ enum Applier {
             .init(layout.sql.lockRowsNoWait, params, label: "lock \(name) rows"),
             .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
         ])
-        var locked = Set(first[0].rows.map { rowKey($0, layout: layout) })
-        var rows = first[1].rows.filter { locked.contains(rowKey($0, layout: layout)) }
-        let present = Set(first[1].rows.map { rowKey($0, layout: layout) })
+        var locked = Set(first[0].rows.map { layout.rowKey($0) })
+        var rows = first[1].rows.filter { locked.contains(layout.rowKey($0)) }
+        let present = Set(first[1].rows.map { layout.rowKey($0) })
         var contended = present.subtracting(locked)
         let missing = keys.filter { !present.contains($0) }
         if !missing.isEmpty {
@@ -332,12 +343,8 @@ enum Applier {
             locked.formUnion(got.keys)
         }
         // In key order, as the rows were locked and as the writes go.
-        let ordered = rows.sorted { rowKey($0, layout: layout) < rowKey($1, layout: layout) }
+        let ordered = rows.sorted { layout.rowKey($0) < layout.rowKey($1) }
         return (ordered, keys.filter { !locked.contains($0) })
-    }
-
-    private static func rowKey(_ row: [String?], layout: TableLayout) -> RowKey {
-        RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
     }
 
     private static func isLockTimeout(_ error: PostgresError) -> Bool { error.sqlState == "55P03" }
@@ -346,8 +353,8 @@ enum Applier {
     /// nil when one timed out (the savepoint is rolled back, which also restores the session's
     /// `lock_timeout` and releases whatever the statements had locked).
     private static func boundedWait(
-        _ connection: PostgresConnection, _ statements: [PostgresConnection.Statement]
-    ) throws -> [QueryResult]? {
+        _ connection: some StatementRunner, _ statements: [PostgresConnection.Statement]
+    ) throws(PostgresError) -> [QueryResult]? {
         let label = statements.first?.label ?? "bounded wait"
         do {
             let results = try connection.pipeline(
@@ -374,16 +381,16 @@ enum Applier {
     /// that makes it time out is found by halving. Returns the keys inserted (locked by this
     /// transaction) and their rows.
     private static func insertBounded(
-        _ connection: PostgresConnection, layout: TableLayout, sql: String, keys: [RowKey],
+        _ connection: some StatementRunner, layout: TableLayout, sql: String, keys: [RowKey],
         parameters: ([RowKey]) -> [String?]
-    ) throws -> (keys: Set<RowKey>, rows: [[String?]]) {
+    ) throws(PostgresError) -> (keys: Set<RowKey>, rows: [[String?]]) {
         let name = layout.table.name
         if let results = try boundedWait(connection, [
             .init(sql, parameters(keys), label: "insert \(name) rows"),
             .init(layout.sql.selectCurrent, keyParameters(keys, layout: layout), label: "read \(name) rows"),
         ]) {
-            let inserted = Set(results[0].rows.map { rowKey($0, layout: layout) })
-            return (inserted, results[1].rows.filter { inserted.contains(rowKey($0, layout: layout)) })
+            let inserted = Set(results[0].rows.map { layout.rowKey($0) })
+            return (inserted, results[1].rows.filter { inserted.contains(layout.rowKey($0)) })
         }
         guard keys.count > 1 else { return ([], []) }
         let half = keys.count / 2
@@ -397,8 +404,8 @@ enum Applier {
     /// Locks rows that were held a moment ago, waiting for them briefly; after that, takes those
     /// free by now. Returns the keys locked and their rows, read after the lock.
     private static func lockBounded(
-        _ connection: PostgresConnection, layout: TableLayout, keys: [RowKey]
-    ) throws -> (keys: Set<RowKey>, rows: [[String?]]) {
+        _ connection: some StatementRunner, layout: TableLayout, keys: [RowKey]
+    ) throws(PostgresError) -> (keys: Set<RowKey>, rows: [[String?]]) {
         let params = keyParameters(keys, layout: layout)
         let name = layout.table.name
         var results = try boundedWait(connection, [
@@ -411,8 +418,8 @@ enum Applier {
                 .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
             ])
         }
-        let got = Set((results?[0].rows ?? []).map { rowKey($0, layout: layout) })
-        return (got, (results?[1].rows ?? []).filter { got.contains(rowKey($0, layout: layout)) })
+        let got = Set((results?[0].rows ?? []).map { layout.rowKey($0) })
+        return (got, (results?[1].rows ?? []).filter { got.contains(layout.rowKey($0)) })
     }
 
     // MARK: - Invariants across rows
@@ -427,7 +434,7 @@ enum Applier {
         """
 
     /// Over-returns among the order lines a batch touched, judged once the line is known.
-    private static func overReturns(_ connection: PostgresConnection, lines: Set<RowKey>) throws -> [ConflictRecord] {
+    private static func overReturns(_ connection: some StatementRunner, lines: Set<RowKey>) throws(PostgresError) -> [ConflictRecord] {
         let keys = lines.filter { Int32($0.k2 ?? "") != nil }.sorted()
         guard !keys.isEmpty else { return [] }
         let result = try connection.query(
@@ -489,8 +496,8 @@ enum Applier {
 
     /// Stores conflicts not already open at this site; returns the newly recorded ones.
     private static func record(
-        _ connection: PostgresConnection, conflicts: [ConflictRecord], site: SiteName
-    ) throws -> [ConflictRecord] {
+        _ connection: some StatementRunner, conflicts: [ConflictRecord], site: SiteName
+    ) throws(PostgresError) -> [ConflictRecord] {
         var unique: [String: ConflictRecord] = [:]
         for conflict in conflicts { unique[conflict.id] = conflict }
         guard !unique.isEmpty else { return [] }
@@ -514,7 +521,9 @@ enum Applier {
         FROM omnisync.cursors WHERE source_site = $1
         """
 
-    static func readCursor(_ connection: PostgresConnection, source: SiteName, lock: Bool = false) throws -> LinkCursor? {
+    static func readCursor(
+        _ connection: some StatementRunner, source: SiteName, lock: Bool = false
+    ) throws(PostgresError) -> LinkCursor? {
         let result = try connection.query(selectCursor + (lock ? " FOR UPDATE" : ""), [source], label: "read cursor")
         guard let row = result.rows.first, let done = row[0] else { return nil }
         return LinkCursor(done: done, window: row[1], windowTxid: row[2], windowID: row[3].flatMap { Int64($0) })
@@ -536,7 +545,7 @@ enum Applier {
           AND window_id IS NOT DISTINCT FROM $10::bigint
         """
 
-    /// The statement that stores the cursor; `checkCursor` judges its result.
+    /// The statement that stores the cursor; no row changed means the cursor had moved.
     private static func cursorStatement(_ update: CursorUpdate) -> PostgresConnection.Statement {
         let next = update.next
         let params: [String?] = [
@@ -549,10 +558,5 @@ enum Applier {
             advanceCursor,
             params + [expected.done, expected.window, expected.windowTxid, expected.windowID.map(String.init)],
             label: "advance cursor")
-    }
-
-    /// Throws `CursorMoved` (rolling the batch back) when the cursor was not where this link left it.
-    private static func checkCursor(_ connection: PostgresConnection, _ update: CursorUpdate, stored: QueryResult) throws {
-        if stored.affectedRows == 0 { throw CursorMoved(actual: try readCursor(connection, source: update.source)) }
     }
 }

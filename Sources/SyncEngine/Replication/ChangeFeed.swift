@@ -58,7 +58,9 @@ enum ChangeFeed {
 
     /// Reads the next page after `cursor`, opening a new window (a fresh snapshot of the source)
     /// when the previous one is complete.
-    static func readPage(_ connection: PostgresConnection, after cursor: LinkCursor, limit: Int) throws -> ChangePage {
+    static func readPage(
+        _ connection: some StatementRunner, after cursor: LinkCursor, limit: Int
+    ) throws(PostgresError) -> ChangePage {
         var window = cursor
         let result: QueryResult
         if window.window == nil {
@@ -93,7 +95,7 @@ enum ChangeFeed {
 
     /// The current states of the rows the records name. Each state supersedes every earlier one,
     /// so reading the latest is correct even if it already includes later transactions.
-    static func readStates(_ connection: PostgresConnection, records: [OutboxRecord]) throws -> ChangeBatch {
+    static func readStates(_ connection: some StatementRunner, records: [OutboxRecord]) throws(PostgresError) -> ChangeBatch {
         var batch = ChangeBatch()
         var keysByTable: [ReplicatedTable: Set<RowKey>] = [:]
         for record in records {
@@ -115,12 +117,11 @@ enum ChangeFeed {
             let result = try connection.query(layout.sql.selectStates, params, label: "read \(table.name) states")
             var found: [RowKey: RowState] = [:]
             for row in result.rows {
-                let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
-                let fieldCount = layout.fieldCount
-                let fields = Array(row[layout.keyCount..<(layout.keyCount + fieldCount)])
-                do {
-                    found[key] = try StateCodec.decode(layout, state: row[(layout.keyCount + fieldCount)...], fields: fields)
-                } catch {
+                let (key, state) = StateCodec.decodeStateRow(row, layout: layout)
+                switch state {
+                case .success(let state):
+                    found[key] = state
+                case .failure(let error):
                     for record in records where record.key == key && record.tableID == table.rawValue {
                         batch.rejected.append((record, error.reason))
                     }
@@ -148,19 +149,11 @@ enum ChangeFeed {
     }
 }
 
-extension TableLayout {
-    /// Visible columns shipped with a record's state (none for counters: they are derived).
-    var fieldCount: Int {
-        if case .record(let fields) = shape { return fields.count }
-        return 0
-    }
-}
-
 extension ChangeFeed {
     /// One page of every state of `table`, in key order after `after` (bootstrapping a new peer).
     static func readStatePage(
-        _ connection: PostgresConnection, table: ReplicatedTable, after: RowKey?, limit: Int
-    ) throws -> (states: [RowKey: RowState], last: RowKey?, rows: Int, rejected: [(RowKey, String)]) {
+        _ connection: some StatementRunner, table: ReplicatedTable, after: RowKey?, limit: Int
+    ) throws(PostgresError) -> (states: [RowKey: RowState], last: RowKey?, rows: Int, rejected: [(RowKey, String)]) {
         let layout = TableLayout.of(table)
         var params: [String?] = []
         if let after {
@@ -174,13 +167,11 @@ extension ChangeFeed {
         var rejected: [(RowKey, String)] = []
         var last: RowKey?
         for row in result.rows {
-            let key = RowKey(row[0] ?? "", layout.keyCount > 1 ? row[1] : nil)
+            let (key, state) = StateCodec.decodeStateRow(row, layout: layout)
             last = key
-            let fields = Array(row[layout.keyCount..<(layout.keyCount + layout.fieldCount)])
-            do {
-                states[key] = try StateCodec.decode(layout, state: row[(layout.keyCount + layout.fieldCount)...], fields: fields)
-            } catch {
-                rejected.append((key, error.reason))
+            switch state {
+            case .success(let state): states[key] = state
+            case .failure(let error): rejected.append((key, error.reason))
             }
         }
         return (states, last, result.rows.count, rejected)

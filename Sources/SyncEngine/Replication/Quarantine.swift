@@ -70,7 +70,7 @@ enum Quarantine {
         """
 
     /// How many rows of `source` are held here, and how many of those wait on a lock.
-    static func count(_ connection: PostgresConnection, source: String) throws -> (all: Int, waitingOnLock: Int) {
+    static func count(_ connection: some StatementRunner, source: String) throws(PostgresError) -> (all: Int, waitingOnLock: Int) {
         let row = try connection.query(countRows, [source, lockWaitReason], label: "count quarantine").rows.first
         return (Int(row?[0] ?? "") ?? 0, Int(row?[1] ?? "") ?? 0)
     }
@@ -100,7 +100,7 @@ enum Quarantine {
 
     /// Which of `keys` are quarantined for `source` here: held ones, ones marked for retry, and
     /// ones waiting on a lock.
-    static func lookup(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws -> Lookup {
+    static func lookup(_ connection: some StatementRunner, source: String, keys: [QuarantinedKey]) throws(PostgresError) -> Lookup {
         guard !keys.isEmpty else { return Lookup() }
         let result = try connection.query(
             selectHeld, parameters(source, keys) + [lockWaitReason], label: "look up quarantine")
@@ -120,8 +120,8 @@ enum Quarantine {
 
     /// Sets `keys` aside as waiting on a lock; returns those set aside for the first time.
     static func holdLockWaits(
-        _ connection: PostgresConnection, source: String, keys: [QuarantinedKey]
-    ) throws -> [QuarantinedKey] {
+        _ connection: some StatementRunner, source: String, keys: [QuarantinedKey]
+    ) throws(PostgresError) -> [QuarantinedKey] {
         guard !keys.isEmpty else { return [] }
         let unique = Array(Set(keys))
         let result = try connection.query(
@@ -130,22 +130,22 @@ enum Quarantine {
     }
 
     /// Rows of `source` waiting on a lock here, as records whose current state to ship again.
-    static func lockWaits(_ connection: PostgresConnection, source: String) throws -> [OutboxRecord] {
+    static func lockWaits(_ connection: some StatementRunner, source: String) throws(PostgresError) -> [OutboxRecord] {
         try connection.query(selectLockWaits, [source, lockWaitReason], label: "read lock waits").rows.compactMap(record)
     }
 
-    static func countHeld(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws {
+    static func countHeld(_ connection: some StatementRunner, source: String, keys: [QuarantinedKey]) throws(PostgresError) {
         guard !keys.isEmpty else { return }
         try connection.query(countHeld, parameters(source, keys), label: "count held changes")
     }
 
-    static func release(_ connection: PostgresConnection, source: String, keys: [QuarantinedKey]) throws {
+    static func release(_ connection: some StatementRunner, source: String, keys: [QuarantinedKey]) throws(PostgresError) {
         guard !keys.isEmpty else { return }
         try connection.query(release, parameters(source, keys), label: "release quarantine")
     }
 
     /// Holds the entries; returns those quarantined for the first time (to be logged once).
-    static func hold(_ connection: PostgresConnection, source: String, entries: [QuarantineEntry]) throws -> [QuarantineEntry] {
+    static func hold(_ connection: some StatementRunner, source: String, entries: [QuarantineEntry]) throws(PostgresError) -> [QuarantineEntry] {
         guard !entries.isEmpty else { return [] }
         var unique: [QuarantinedKey: QuarantineEntry] = [:]
         for entry in entries { unique[QuarantinedKey(entry)] = entry }
@@ -158,7 +158,7 @@ enum Quarantine {
     }
 
     /// Rows of `source` that a person asked to retry.
-    static func retries(_ connection: PostgresConnection, source: String) throws -> [OutboxRecord] {
+    static func retries(_ connection: some StatementRunner, source: String) throws(PostgresError) -> [OutboxRecord] {
         try connection.query(selectRetries, [source, lockWaitReason], label: "read quarantine retries").rows
             .compactMap(record)
     }

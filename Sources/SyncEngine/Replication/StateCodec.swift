@@ -128,3 +128,19 @@ enum StateCodec {
     }
 }
 
+
+extension StateCodec {
+    /// Decodes one row as the state queries return it (`TableLayout.sql.selectStates` and the
+    /// state pages): the key columns, a record's visible fields, then the state columns.
+    static func decodeStateRow(
+        _ row: [String?], layout: TableLayout
+    ) -> (key: RowKey, state: Result<RowState, StateDecodingError>) {
+        let key = layout.rowKey(row)
+        let fieldsEnd = layout.keyCount + layout.fieldCount
+        do {
+            return (key, .success(try decode(layout, state: row[fieldsEnd...], fields: Array(row[layout.keyCount..<fieldsEnd]))))
+        } catch {
+            return (key, .failure(error))
+        }
+    }
+}

@@ -58,6 +58,17 @@ struct TableLayout: Sendable {
     var keyColumns: [String] { table.keyColumns }
     var keyCount: Int { keyColumns.count }
 
+    /// Visible columns shipped with a record's state (none for counters: they are derived).
+    var fieldCount: Int {
+        if case .record(let fields) = shape { return fields.count }
+        return 0
+    }
+
+    /// The key of a row whose first columns are the key's, as every statement here selects them.
+    func rowKey(_ row: [String?]) -> RowKey {
+        RowKey(row[0] ?? "", keyCount > 1 ? row[1] : nil)
+    }
+
     /// `unnest($1::text[], $2::text[]) AS k(k1, k2)` — keys as parameters.
     private var keysUnnest: String {
         let params = (1...keyCount).map { "$\($0)::text[]" }.joined(separator: ", ")

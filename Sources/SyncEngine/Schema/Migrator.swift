@@ -87,11 +87,11 @@ public struct Migrator: Sendable {
 
     /// One site, in one transaction under an advisory lock, so concurrent runs serialize and a
     /// failure leaves the database as it was.
-    static func migrate(_ connection: PostgresConnection, site: String) throws -> SiteMigrationResult.Outcome {
-        try connection.transaction(label: "migrate") { connection in
-            _ = try connection.query(
+    static func migrate(_ connection: PostgresConnection, site: String) throws(PostgresError) -> SiteMigrationResult.Outcome {
+        try connection.transaction(label: "migrate") { transaction throws(PostgresError) -> SiteMigrationResult.Outcome in
+            _ = try transaction.query(
                 "SELECT pg_advisory_xact_lock(hashtext('omnisync migrate'))", label: "lock migrations")
-            let identity = try SiteIdentity.read(connection)
+            let identity = try SiteIdentity.read(transaction)
             if let recorded = identity?.name, recorded != site {
                 return .belongsToOtherSite(recorded: recorded)
             }
@@ -102,13 +102,13 @@ public struct Migrator: Sendable {
                     message: "schema version \(from) is newer than this omnisync's \(latest); upgrade omnisync")
             }
             for migration in Migration.all where migration.version > from {
-                try connection.execute(script: migration.sql, label: "migration \(migration.name)")
-                _ = try connection.query(
+                try transaction.execute(script: migration.sql, label: "migration \(migration.name)")
+                _ = try transaction.query(
                     "INSERT INTO omnisync.schema_migrations (version, name) VALUES ($1::int, $2)",
                     [String(migration.version), migration.name], label: "record migration")
             }
             if identity?.name == nil {
-                _ = try connection.query("INSERT INTO omnisync.site (name) VALUES ($1)", [site], label: "record site name")
+                _ = try transaction.query("INSERT INTO omnisync.site (name) VALUES ($1)", [site], label: "record site name")
             }
             return from == latest && identity?.name != nil ? .upToDate(version: latest) : .migrated(from: from, to: latest)
         }

@@ -86,43 +86,56 @@ enum SoakOperation: Sendable, CustomStringConvertible {
                 label: "soak cart delete")
             return Result(affected: deleted.affectedRows, removed: deleted.rows.first.flatMap { $0[0] }.flatMap { Int64($0) })
         case .order(let id, let customer, let placedAt, let lines, let location):
-            return try connection.transaction(label: "soak order") { connection in
-                try connection.query(
+            let missing = try connection.transaction(label: "soak order") { transaction throws(PostgresError) -> String? in
+                try transaction.query(
                     "INSERT INTO retail.orders VALUES ($1, $2, $3, to_timestamp($4::bigint))",
                     [id, customer, location, String(placedAt)], label: "soak order row")
                 for (index, line) in lines.enumerated() {
-                    try connection.query(
+                    try transaction.query(
                         "INSERT INTO retail.order_lines VALUES ($1, $2::int, $3, $4::bigint)",
                         [id, String(index + 1), line.sku, String(line.quantity)], label: "soak order line")
                 }
                 for line in lines {
-                    try Self.moveStock(connection, sku: line.sku, location: location, by: -line.quantity)
+                    if let missing = try Self.moveStock(transaction, sku: line.sku, location: location, by: -line.quantity) {
+                        try transaction.rollback()
+                        return missing
+                    }
                 }
-                return Result(affected: 1)
+                return nil
             }
+            if let missing { throw Unexpected(description: missing) }
+            return Result(affected: 1)
         case .returnItem(let id, let orderID, let lineNo, let sku, let quantity, let location, let returnedAt):
-            return try connection.transaction(label: "soak return") { connection in
-                try connection.query(
+            let missing = try connection.transaction(label: "soak return") { transaction throws(PostgresError) -> String? in
+                try transaction.query(
                     "INSERT INTO retail.returns VALUES ($1, $2, $3::int, $4::bigint, $5, to_timestamp($6::bigint))",
                     [id, orderID, String(lineNo), String(quantity), location, String(returnedAt)], label: "soak return row")
-                try Self.moveStock(connection, sku: sku, location: location, by: quantity)
-                return Result(affected: 1)
+                if let missing = try Self.moveStock(transaction, sku: sku, location: location, by: quantity) {
+                    try transaction.rollback()
+                    return missing
+                }
+                return nil
             }
+            if let missing { throw Unexpected(description: missing) }
+            return Result(affected: 1)
         case .count(let key, let counted):
             try connection.query(
                 "SELECT retail.record_count($1, $2, $3::bigint)", [key.k1, key.k2, String(counted)], label: "soak count")
             return Result(affected: 1)
         case .held(let key, let onHand, let seconds):
-            return try connection.transaction(label: "soak held transaction") { connection in
-                let changed = try connection.query(
+            let held = try connection.transaction(label: "soak held transaction") { transaction throws(PostgresError) -> Result? in
+                let changed = try transaction.query(
                     "UPDATE retail.stock SET on_hand = on_hand + $3::bigint WHERE sku = $1 AND location = $2",
                     [key.k1, key.k2, String(onHand)], label: "soak held delta")
                 guard changed.affectedRows == 1 else {
-                    throw Unexpected(description: "no row \(key) at this site for a held transaction")
+                    try transaction.rollback()
+                    return nil
                 }
                 usleep(UInt32(seconds * 1_000_000))
                 return Result(affected: 1)
             }
+            guard let held else { throw Unexpected(description: "no row \(key) at this site for a held transaction") }
+            return held
         case .prepared(let key, let onHand, let seconds, let commit, let name):
             try connection.query("BEGIN", label: "soak prepared begin")
             do {
@@ -144,13 +157,14 @@ enum SoakOperation: Sendable, CustomStringConvertible {
         }
     }
 
-    private static func moveStock(_ connection: PostgresConnection, sku: String, location: String, by delta: Int64) throws {
+    /// Moves stock; returns why it could not (the row is missing at this site), if it could not.
+    private static func moveStock(
+        _ connection: some StatementRunner, sku: String, location: String, by delta: Int64
+    ) throws(PostgresError) -> String? {
         let changed = try connection.query(
             "UPDATE retail.stock SET on_hand = on_hand + $3::bigint WHERE sku = $1 AND location = $2",
             [sku, location, String(delta)], label: "soak stock movement")
-        guard changed.affectedRows == 1 else {
-            throw Unexpected(description: "no stock row \(sku)/\(location) at this site")
-        }
+        return changed.affectedRows == 1 ? nil : "no stock row \(sku)/\(location) at this site"
     }
 
     /// The rows the operation touches, as `table|key` (to pick a failing key's history out of the log).
