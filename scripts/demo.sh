@@ -145,6 +145,32 @@ show "nothing is lost: three returns of one item bought:" "SELECT order_id, line
 say "omnisync conflicts:"
 "$bin" conflicts -c "$dir/omnisync.conf" | sed 's/^/     /'
 
+step "The customer earns loyalty points online and redeems some at a till, at the same moment"
+at web "INSERT INTO retail.loyalty VALUES ('cust-77', 100)"
+converge
+at web "UPDATE retail.loyalty SET points = points + 25 WHERE customer_id = 'cust-77'" &
+earned=$!
+at store-b "UPDATE retail.loyalty SET points = points - 40 WHERE customer_id = 'cust-77'" &
+redeemed=$!
+wait "$earned" "$redeemed"
+converge
+show "points: 100 + 25 - 40 = 85 everywhere:" "SELECT customer_id, 'points=' || points FROM retail.loyalty"
+
+step "Click and collect: store-a hands order o-1002 over while its line is down, and the web cancels it"
+at web "INSERT INTO retail.order_status VALUES ('o-1002', 'placed', 'store-a')"
+converge
+at store-a "UPDATE retail.order_status SET status = 'ready' WHERE order_id = 'o-1002'"
+converge
+psql "${conn[store-a]}" -qAtc "ALTER ROLE omnisync NOLOGIN; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'omnisync'" >/dev/null
+at store-a "UPDATE retail.order_status SET status = 'collected' WHERE order_id = 'o-1002'"
+at web "UPDATE retail.order_status SET status = 'cancelled' WHERE order_id = 'o-1002'"
+psql "${conn[store-a]}" -qAtc "ALTER ROLE omnisync LOGIN" >/dev/null
+converge
+show "collected everywhere (a status only moves forward), and a conflict for a person:" \
+  "SELECT order_id, status, location FROM retail.order_status"
+say "omnisync conflicts:"
+"$bin" conflicts -c "$dir/omnisync.conf" | sed 's/^/     /'
+
 step "omnisync verify: every site holds the same state"
 "$bin" verify -c "$dir/omnisync.conf" | sed 's/^/   /'
 

@@ -4,6 +4,10 @@ public enum ConflictKind: String, Sendable, CaseIterable, Codable {
     case oversell = "oversell"
     case concurrentCount = "concurrent_count"
     case duplicateKey = "duplicate_key"
+    /// Two writes of a forward-only status, neither of which had seen the other.
+    case concurrentStatus = "concurrent_status"
+    /// Loyalty points below zero after merging (`retail.loyalty`'s check).
+    case overRedeem = "over_redeem"
 }
 
 /// Cross-row invariants, checked after merging — never enforced across sites by constraints,

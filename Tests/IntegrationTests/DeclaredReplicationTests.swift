@@ -175,10 +175,11 @@ final class DeclaredReplicationTests: XCTestCase {
             reader.close()
             writer.close()
         }
-        let states = try applier.readStates(reader, keys: keys)
-        let outcome = try applier.apply(writer, incoming: states)
+        let read = try applier.readStates(reader, keys: keys)
+        XCTAssertEqual(read.unreadable.count, 0, "\(read.unreadable)")
+        let outcome = try applier.apply(writer, incoming: read.states)
         XCTAssertEqual(outcome.quarantined.count, 0, "\(outcome.quarantined)")
-        return outcome.conflicts
+        return outcome.conflictCount
     }
 
     private func daemonSession(_ site: String) throws -> PostgresConnection {

@@ -28,6 +28,7 @@ final class InvariantsTests: XCTestCase {
 
     func testConflictKindsUseTheContractNames() {
         XCTAssertEqual(
-            ConflictKind.allCases.map(\.rawValue), ["over_return", "oversell", "concurrent_count", "duplicate_key"])
+            ConflictKind.allCases.map(\.rawValue),
+            ["over_return", "oversell", "concurrent_count", "duplicate_key", "concurrent_status", "over_redeem"])
     }
 }

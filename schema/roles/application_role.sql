@@ -8,8 +8,10 @@
 --
 -- The role must exist. Writes follow the contract: stock and cart items change, orders, order
 -- lines and returns are only inserted; stock rows are never deleted (record a count instead).
+-- Customers, loyalty points and order statuses are inserted and updated, never deleted; a count
+-- of a customer's points goes through omnisync.record_count.
 -- The capture and notify triggers are SECURITY DEFINER functions of the owner, so the application
--- needs no rights in the omnisync schema.
+-- needs no other right in the omnisync schema than to call omnisync.record_count.
 
 \set ON_ERROR_STOP on
 
@@ -23,4 +25,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON retail.cart_items TO :"role";
 GRANT SELECT, INSERT ON retail.orders, retail.order_lines, retail.returns TO :"role";
 GRANT SELECT ON retail.order_line_returns TO :"role";
 GRANT EXECUTE ON FUNCTION retail.record_count(text, text, bigint) TO :"role";
+GRANT SELECT, INSERT, UPDATE ON retail.customers, retail.loyalty, retail.order_status TO :"role";
+GRANT USAGE ON SCHEMA omnisync TO :"role";
+GRANT EXECUTE ON FUNCTION omnisync.record_count(text, text[], text, numeric) TO :"role";
 COMMIT;

@@ -13,7 +13,7 @@
 -- What the daemon does with each right:
 --   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;
 --                       deletes only cart items whose merged state is gone
---   omnisync.*_state    reads and upserts the replicated state of every row
+--   omnisync.*_state, omnisync."state:retail.*"  reads and upserts the replicated state of every row
 --   omnisync.outbox     reads the changes to deliver; deletes those every site has received
 --   omnisync.cursors    where each source's changes are applied up to (written at the target)
 --   omnisync.delivery_acks  what each target has received (written at the source)
@@ -59,11 +59,13 @@ GRANT USAGE ON SCHEMA retail, omnisync TO :"role";
 
 GRANT SELECT, INSERT, UPDATE ON retail.stock, retail.orders, retail.order_lines, retail.returns TO :"role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON retail.cart_items TO :"role";
+GRANT SELECT, INSERT, UPDATE ON retail.customers, retail.loyalty, retail.order_status TO :"role";
 
 GRANT SELECT ON omnisync.site, omnisync.schema_migrations TO :"role";
 GRANT SELECT, INSERT, UPDATE
     ON omnisync.stock_state, omnisync.cart_state, omnisync.order_state, omnisync.order_line_state,
-       omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts
+       omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts,
+       omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
     TO :"role";
 GRANT SELECT, DELETE ON omnisync.outbox TO :"role";
 -- Held rows are counted, released on retry and discarded by a person through the daemon's role.

@@ -2,140 +2,198 @@ import Catalog
 import MergeCore
 import Postgres
 
-/// Reads declared-row states at a source and applies them at a target, by the statements of
-/// `DeclaredTableStatements` and the decisions of `ApplyPlanner`: the driver only runs statements.
-/// Both run in the caller's session, which has `omnisync.applying` on (the daemon's sessions do),
-/// so the writes are not captured again.
+/// Reads the states of a table whose capture is generated at a source and applies them at a
+/// target, by the statements of `DeclaredTableStatements` and the decisions of `ApplyPlanner`:
+/// the driver only runs statements. Both run in the caller's session, which has
+/// `omnisync.applying` on (the daemon's sessions do), so the writes are not captured again.
+///
+/// A row whose state cannot be read, at the source or at the target, is reported with the reason
+/// (the caller quarantines it) and its row left untouched; the other rows go on.
 public struct DeclaredApplier: Sendable {
     let statements: DeclaredTableStatements
+    let checks: [DeclaredCheck]
 
-    public init(table: CaptureTable) throws(SyntaxError) {
+    public var table: CaptureTable { statements.table }
+
+    /// - Parameter checks: run after a merge on the rows it changed; a row for which one is
+    ///   false records a conflict of its kind (`retail.loyalty`'s `over_redeem`).
+    public init(table: CaptureTable, checks: [TableSpec.Check] = []) throws(SyntaxError) {
         statements = try DeclaredTableStatements(table)
+        self.checks = checks.map { DeclaredCheck(table: table, check: $0) }
+    }
+
+    /// States read at a source: the decoded ones by key, and the keys whose state could not be read.
+    public struct SourceStates: Sendable {
+        public var states: [[String]: [StateField]] = [:]
+        public var unreadable: [(key: [String], reason: String)] = []
     }
 
     /// The source's current states of `keys` (each key as its columns' text, in key order).
-    public func readStates(_ connection: some StatementRunner, keys: [[String]]) throws -> [[String]: [StateField]] {
-        guard !keys.isEmpty else { return [:] }
-        let keyCount = statements.table.key.count
-        let rows = try connection.query(statements.selectStates, keyParameters(keys), label: "read \(statements.table.name) states").rows
-        var states: [[String]: [StateField]] = [:]
+    public func readStates(_ connection: some StatementRunner, keys: [[String]]) throws(PostgresError) -> SourceStates {
+        var read = SourceStates()
+        guard !keys.isEmpty else { return read }
+        let keyCount = table.key.count
+        let rows = try connection.query(statements.selectStates, keyParameters(keys), label: "read \(table.name) states").rows
         for row in rows {
             let key = row[0..<keyCount].map { $0 ?? "" }
-            states[key] = try decodeFields(Array(row[keyCount...]))
-        }
-        return states
-    }
-
-    /// What `apply` did: the plan, and the keys passed over because an application holds them locked.
-    public struct Outcome: Sendable {
-        public let conflicts: Int
-        public let quarantined: [(key: [String], reason: String)]
-        public let lockedKeys: [[String]]
-        public let rowsWritten: Int
-    }
-
-    /// Joins `incoming` into the target in one transaction of its own. A target state that cannot
-    /// be read stops the apply before anything is written: the transaction is rolled back and the
-    /// reason thrown.
-    public func apply(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws -> Outcome {
-        var unreadable: (any Error)?
-        let outcome = try connection.transaction(label: "apply \(statements.table.name)") {
-            transaction throws(PostgresError) -> Outcome? in
-            do {
-                return try applyWithinTransaction(transaction, incoming: incoming)
-            } catch let error as PostgresError {
-                throw error
-            } catch {
-                unreadable = error
-                try transaction.rollback()
-                return nil
+            switch decodeFields(Array(row[keyCount...])) {
+            case .success(let fields): read.states[key] = fields
+            case .failure(let error): read.unreadable.append((key, "state at source: \(error.reason)"))
             }
         }
-        guard let outcome else { throw unreadable ?? StateDecodingError(reason: "unreadable state") }
-        return outcome
+        return read
+    }
+
+    /// One page of every state, in key order after `after` (the first copy to a new peer).
+    public func readStatePage(
+        _ connection: some StatementRunner, after: [String]?, limit: Int
+    ) throws(PostgresError) -> (states: SourceStates, last: [String]?, rows: Int) {
+        let keyCount = table.key.count
+        let params = (after ?? []).map { Optional($0) } + [String(limit)]
+        let sql = after == nil ? statements.selectStatesFirstPage : statements.selectStatesNextPage
+        let rows = try connection.query(sql, params, label: "read \(table.name) state page").rows
+        var read = SourceStates()
+        var last: [String]?
+        for row in rows {
+            let key = row[0..<keyCount].map { $0 ?? "" }
+            last = key
+            switch decodeFields(Array(row[keyCount...])) {
+            case .success(let fields): read.states[key] = fields
+            case .failure(let error): read.unreadable.append((key, "state at source: \(error.reason)"))
+            }
+        }
+        return (read, last, rows.count)
+    }
+
+    /// What `apply` did.
+    public struct Outcome: Sendable {
+        /// Found by the merges and the checks, as the target records them.
+        var conflicts: [ApplyPlan.Conflict] = []
+        public var conflictCount: Int { conflicts.count }
+        /// Rows left untouched: their state could not be read or decoded.
+        public internal(set) var quarantined: [(key: [String], reason: String)] = []
+        /// Rows passed over because an application holds them locked at the target.
+        public internal(set) var lockedKeys: [[String]] = []
+        public internal(set) var rowsWritten = 0
+    }
+
+    /// Joins `incoming` into the target in one transaction of its own.
+    public func apply(_ connection: PostgresConnection, incoming: [[String]: [StateField]]) throws(PostgresError) -> Outcome {
+        try connection.transaction(label: "apply \(table.name)") { transaction throws(PostgresError) in
+            try applyWithinTransaction(transaction, incoming: incoming)
+        }
     }
 
     /// Joins `incoming` into the target inside the caller's transaction (a batch's, with its cursor).
-    func applyWithinTransaction(_ connection: some StatementRunner, incoming: [[String]: [StateField]]) throws -> Outcome {
-        let table = statements.table
+    func applyWithinTransaction(
+        _ connection: some StatementRunner, incoming: [[String]: [StateField]]
+    ) throws(PostgresError) -> Outcome {
+        var outcome = Outcome()
+        guard !incoming.isEmpty else { return outcome }
         let keyCount = table.key.count
         let replicatedCount = table.replicated.count
-        do {
-            let keys = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
-            let params = keyParameters(keys)
-            let results = try connection.pipeline([
-                .init(statements.lockRows, params, label: "lock \(table.name) rows"),
-                .init(statements.selectCurrent, params, label: "read \(table.name) rows"),
-            ])
-            let locked = Set(results[0].rows.map { $0[0..<keyCount].map { $0 ?? "" } })
-            var target: [[String]: TargetRow] = [:]
-            var passedOver: [[String]] = []
-            for row in results[1].rows {
-                let key = row[0..<keyCount].map { $0 ?? "" }
-                let fieldsStart = keyCount + 1
-                let visibleFlag = fieldsStart + statements.fields.count
-                let hasVisible = row[visibleFlag] == "t"
-                // A visible row another transaction holds is not waited on: it is set aside.
-                if hasVisible, !locked.contains(key) {
-                    passedOver.append(key)
+        let keys = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
+        let params = keyParameters(keys)
+        let results = try connection.pipeline([
+            .init(statements.lockRows, params, label: "lock \(table.name) rows"),
+            .init(statements.selectCurrent, params, label: "read \(table.name) rows"),
+        ])
+        let locked = Set(results[0].rows.map { $0[0..<keyCount].map { $0 ?? "" } })
+        var target: [[String]: TargetRow] = [:]
+        var passedOver: Set<[String]> = []
+        for row in results[1].rows {
+            let key = row[0..<keyCount].map { $0 ?? "" }
+            let fieldsStart = keyCount + 1
+            let visibleFlag = fieldsStart + statements.fields.count
+            let hasVisible = row[visibleFlag] == "t"
+            // A visible row another transaction holds is not waited on: it is set aside.
+            if hasVisible, !locked.contains(key) {
+                outcome.lockedKeys.append(key)
+                passedOver.insert(key)
+                continue
+            }
+            var state: [StateField]?
+            if row[keyCount] == "t" {
+                switch decodeFields(Array(row[fieldsStart..<visibleFlag])) {
+                case .success(let fields): state = fields
+                case .failure(let error):
+                    outcome.quarantined.append((key, "state at target: \(error.reason)"))
+                    passedOver.insert(key)
                     continue
                 }
-                let state = row[keyCount] == "t" ? try decodeFields(Array(row[fieldsStart..<visibleFlag])) : nil
-                let visible = hasVisible ? Array(row[(visibleFlag + 1)..<(visibleFlag + 1 + replicatedCount)]) : nil
-                target[key] = TargetRow(state: state, visible: visible)
             }
-            let passed = Set(passedOver)
-            let plan = ApplyPlanner.plan(table: table, incoming: incoming.filter { !passed.contains($0.key) }, target: target)
-            var writes: [PostgresConnection.Statement] = []
-            if !plan.stateWrites.isEmpty {
-                var stateParams = keyParameters(plan.stateWrites.map(\.key))
-                for index in statements.fields.indices {
-                    stateParams.append(PostgresArray.literal(plan.stateWrites.map { Self.text($0.state[index]) }))
-                }
-                writes.append(.init(statements.upsertStates, stateParams, label: "write \(table.name) states"))
-            }
-            for (isInsert, sql) in [(true, statements.insertVisible), (false, statements.updateVisible)] where !sql.isEmpty {
-                let rows = plan.visibleWrites.filter { $0.isInsert == isInsert }
-                guard !rows.isEmpty else { continue }
-                var visibleParams = keyParameters(rows.map(\.key))
-                for index in 0..<replicatedCount {
-                    visibleParams.append(PostgresArray.literal(rows.map { $0.values[index] }))
-                }
-                writes.append(.init(sql, visibleParams, label: "write \(table.name) values"))
-            }
-            if !plan.visibleDeletes.isEmpty {
-                writes.append(.init(statements.deleteVisible, keyParameters(plan.visibleDeletes), label: "delete \(table.name) rows"))
-            }
-            if !writes.isEmpty { _ = try connection.pipeline(writes) }
-            return Outcome(
-                conflicts: plan.conflicts.count, quarantined: plan.quarantined.map { ($0.key, $0.reason) },
-                lockedKeys: passedOver, rowsWritten: plan.stateWrites.count + plan.visibleWrites.count + plan.visibleDeletes.count)
+            let visible = hasVisible ? Array(row[(visibleFlag + 1)..<(visibleFlag + 1 + replicatedCount)]) : nil
+            target[key] = TargetRow(state: state, visible: visible)
         }
+        let plan = ApplyPlanner.plan(table: table, incoming: incoming.filter { !passedOver.contains($0.key) }, target: target)
+        var writes: [PostgresConnection.Statement] = []
+        if !plan.stateWrites.isEmpty {
+            var stateParams = keyParameters(plan.stateWrites.map(\.key))
+            for index in statements.fields.indices {
+                stateParams.append(PostgresArray.literal(plan.stateWrites.map { Self.text($0.state[index]) }))
+            }
+            writes.append(.init(statements.upsertStates, stateParams, label: "write \(table.name) states"))
+        }
+        for (isInsert, sql) in [(true, statements.insertVisible), (false, statements.updateVisible)] where !sql.isEmpty {
+            let rows = plan.visibleWrites.filter { $0.isInsert == isInsert }
+            guard !rows.isEmpty else { continue }
+            var visibleParams = keyParameters(rows.map(\.key))
+            for index in 0..<replicatedCount {
+                visibleParams.append(PostgresArray.literal(rows.map { $0.values[index] }))
+            }
+            writes.append(.init(sql, visibleParams, label: "write \(table.name) values"))
+        }
+        if !plan.visibleDeletes.isEmpty {
+            writes.append(.init(statements.deleteVisible, keyParameters(plan.visibleDeletes), label: "delete \(table.name) rows"))
+        }
+        // The checks read the rows as these writes leave them, in the same round trip.
+        let checked = plan.changedRows.sorted(by: ApplyPlanner.keyPrecedes)
+        let checkStatements = checked.isEmpty ? [] : checks.map { check in
+            PostgresConnection.Statement(check.violations, keyParameters(checked), label: "check \(check.kind) on \(table.name)")
+        }
+        if !writes.isEmpty || !checkStatements.isEmpty {
+            let results = try connection.pipeline(writes + checkStatements)
+            for (check, result) in zip(checks, results.suffix(checkStatements.count)) {
+                outcome.conflicts += result.rows.map { check.conflict(row: $0) }
+            }
+        }
+        outcome.conflicts = plan.conflicts + outcome.conflicts
+        outcome.quarantined += plan.quarantined.map { ($0.key, $0.reason) }
+        outcome.rowsWritten = Set(plan.stateWrites.map(\.key) + plan.visibleWrites.map(\.key) + plan.visibleDeletes).count
+        return outcome
     }
 
     private func keyParameters(_ keys: [[String]]) -> [String?] {
-        (0..<statements.table.key.count).map { column in PostgresArray.literal(keys.map { $0[column] }) }
+        (0..<table.key.count).map { column in PostgresArray.literal(keys.map { $0[column] }) }
     }
 
     /// The stored fields as text, typed by the encoding's field list. Arrays arrive in
     /// PostgreSQL's array text form.
-    private func decodeFields(_ texts: [String?]) throws -> [StateField] {
+    private func decodeFields(_ texts: [String?]) -> Result<[StateField], StateDecodingError> {
         var fields: [StateField] = []
         for (field, text) in zip(statements.fields, texts) {
             switch field.type {
             case .integer:
                 guard let text else { fields.append(.integer(nil)); continue }
-                guard let number = Int64(text) else { throw StateDecodingError(reason: "\(field.name) is not an integer") }
+                guard let number = Int64(text) else { return .failure(StateDecodingError(reason: "\(field.name) is not an integer")) }
                 fields.append(.integer(number))
             case .text:
                 fields.append(.text(text))
             case .integers:
-                fields.append(.integers(try text.map { try PostgresArray.parseIntegers($0) }))
+                guard let text else { fields.append(.integers(nil)); continue }
+                guard let list = try? PostgresArray.parseIntegers(text) else {
+                    return .failure(StateDecodingError(reason: "\(field.name) is not a list of integers"))
+                }
+                fields.append(.integers(list))
             case .texts:
-                fields.append(.texts(try text.map { try PostgresArray.parseStrings($0) }))
+                guard let text else { fields.append(.texts(nil)); continue }
+                guard let list = try? PostgresArray.parseStrings(text) else {
+                    return .failure(StateDecodingError(reason: "\(field.name) is not a list of texts"))
+                }
+                fields.append(.texts(list))
             }
         }
-        return fields
+        return .success(fields)
     }
 
     /// A field as the text its state-table column reads (`unnest` then casts it).

@@ -9,6 +9,12 @@ struct DeclaredTableStatements: Sendable {
     let fields: [(name: SQLIdentifier, type: StateFieldType)]
     /// Current states of the given keys at the source: key columns, then every state field.
     let selectStates: String
+    /// Every state in key order, a page at a time (`$1` the limit; then the key after which to go on
+    /// as `$1…$n` and the limit last): the first copy to a new peer.
+    let selectStatesFirstPage: String
+    let selectStatesNextPage: String
+    /// Every visible row: key columns, then the replicated columns as capture stores them (verify).
+    let selectVisible: String
     /// Locks the target's visible rows for the keys, in key order, without waiting on a lock an
     /// application holds (those rows are left out and set aside).
     let lockRows: String
@@ -41,6 +47,11 @@ struct DeclaredTableStatements: Sendable {
         let visibleFields = replicated.map { CaptureDDL.valueText("r.\($0.name.quoted)", $0) }.joined(separator: ", ")
 
         selectStates = "SELECT \(keyText("s")), \(stateFields) FROM \(keysUnnest) JOIN \(state) AS s ON \(match("s")) ORDER BY \(order("s"))"
+        let pageAfter = table.key.enumerated().map { "$\($0 + 1)::\($1.type.name)" }.joined(separator: ", ")
+        selectStatesFirstPage = "SELECT \(keyText("s")), \(stateFields) FROM \(state) AS s ORDER BY \(order("s")) LIMIT $1::int"
+        selectStatesNextPage = "SELECT \(keyText("s")), \(stateFields) FROM \(state) AS s WHERE (\(order("s"))) > (\(pageAfter)) "
+            + "ORDER BY \(order("s")) LIMIT $\(keyCount + 1)::int"
+        selectVisible = "SELECT \(keyText("r"))\(visibleFields.isEmpty ? "" : ", " + visibleFields) FROM \(target) AS r"
         lockRows = "SELECT \(keyText("r")) FROM \(target) AS r JOIN \(keysUnnest) ON \(match("r")) ORDER BY \(order("r")) FOR UPDATE OF r SKIP LOCKED"
         let keyEquals = table.key.map { "s.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")
         let rowEquals = table.key.map { "r.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")

@@ -260,25 +260,34 @@ actor Link {
         let (targetName, sourceName) = (target.name, source.name)
         var failed: [QuarantineEntry] = []
         var total = ApplyOutcome()
+        // Every row of the batch on its own: v1's tables, then those whose capture is generated.
+        var singles: [(tableID: Int, key: RowKey, batch: ChangeBatch)] = []
         for table in batch.states.keys.sorted() {
             for (key, state) in (batch.states[table] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                let single = ChangeBatch(states: [table: [key: state]])
-                do throws(SideFailure) {
-                    let result = try await onTarget {
-                        try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil)
-                    }
-                    // Without a cursor there is no compare-and-set to find moved.
-                    guard case .applied(let outcome) = result else { continue }
-                    total.rowsWritten += outcome.rowsWritten
-                    total.newConflicts += outcome.newConflicts
-                    total.newlyQuarantined += outcome.newlyQuarantined
-                    total.newlySetAside += outcome.newlySetAside
-                    total.lockReleased += outcome.lockReleased
-                    total.waitingOnLock += outcome.waitingOnLock
-                } catch {
-                    guard let rowError = error.rowError else { throw error }
-                    failed.append(QuarantineEntry(tableID: table.rawValue, key: key, reason: rowError.description))
+                singles.append((table.rawValue, key, ChangeBatch(states: [table: [key: state]])))
+            }
+        }
+        for id in batch.declared.keys.sorted() {
+            for (key, state) in (batch.declared[id] ?? [:]).sorted(by: { ApplyPlanner.keyPrecedes($0.key, $1.key) }) {
+                singles.append((id, RowKey(parts: key), ChangeBatch(declared: [id: [key: state]])))
+            }
+        }
+        for (tableID, key, single) in singles {
+            do throws(SideFailure) {
+                let result = try await onTarget {
+                    try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil)
                 }
+                // Without a cursor there is no compare-and-set to find moved.
+                guard case .applied(let outcome) = result else { continue }
+                total.rowsWritten += outcome.rowsWritten
+                total.newConflicts += outcome.newConflicts
+                total.newlyQuarantined += outcome.newlyQuarantined
+                total.newlySetAside += outcome.newlySetAside
+                total.lockReleased += outcome.lockReleased
+                total.waitingOnLock += outcome.waitingOnLock
+            } catch {
+                guard let rowError = error.rowError else { throw error }
+                failed.append(QuarantineEntry(tableID: tableID, key: key, reason: rowError.description))
             }
         }
         let remainder = ChangeBatch(states: [:], rejected: batch.rejected)
@@ -356,16 +365,16 @@ actor Link {
 
     private func report(outcome: ApplyOutcome) {
         for key in outcome.newlySetAside {
-            let table = ReplicatedTable(rawValue: key.tableID)
-            logger.info("row set aside, locked at site", ["table": table?.name ?? "table_id \(key.tableID)"])
+            let table = GeneratedTables.name(ofTable: key.tableID)
+            logger.info("row set aside, locked at site", ["table": table ?? "table_id \(key.tableID)"])
             if logger.isEnabled(.debug) {
                 logger.debug(
-                    "row set aside, key", ["table": table?.name ?? "table_id \(key.tableID)", LogKey.key: key.description])
+                    "row set aside, key", ["table": table ?? "table_id \(key.tableID)", LogKey.key: key.description])
             }
         }
         for key in outcome.lockReleased {
-            let table = ReplicatedTable(rawValue: key.tableID)
-            logger.info("row released, lock gone", ["table": table?.name ?? "table_id \(key.tableID)"])
+            let table = GeneratedTables.name(ofTable: key.tableID)
+            logger.info("row released, lock gone", ["table": table ?? "table_id \(key.tableID)"])
         }
         if !outcome.newlySetAside.isEmpty || !outcome.lockReleased.isEmpty {
             quarantineEmpty = false
@@ -376,17 +385,17 @@ actor Link {
             logger.warning(
                 "conflict recorded",
                 [
-                    LogKey.kind: conflict.kind.rawValue, "id": conflict.id, "table": conflict.table.name,
-                    LogKey.key: conflict.key.json(for: conflict.table), "detail": conflict.detail,
+                    LogKey.kind: conflict.kind.rawValue, "id": conflict.id, "table": conflict.tableName,
+                    LogKey.key: conflict.keyJSON, "detail": conflict.detail,
                 ])
         }
         for entry in outcome.newlyQuarantined {
-            let table = ReplicatedTable(rawValue: entry.tableID)
             logger.warning(
                 "row quarantined",
                 [
-                    "table": table?.name ?? "table_id \(entry.tableID)",
-                    LogKey.key: table.map { entry.key.json(for: $0) } ?? entry.key.description, "reason": entry.reason,
+                    "table": GeneratedTables.name(ofTable: entry.tableID) ?? "table_id \(entry.tableID)",
+                    LogKey.key: GeneratedTables.keyJSON(ofTable: entry.tableID, entry.key) ?? entry.key.description,
+                    "reason": entry.reason,
                 ])
         }
         if !outcome.newlyQuarantined.isEmpty { stats.recordQuarantined(outcome.newlyQuarantined.count) }
@@ -414,6 +423,26 @@ actor Link {
                     report(outcome: outcome)
                     copied += page.states.count
                     // A long first copy is progress too: the watchdog must not fire during it.
+                    progress.stepped()
+                }
+                guard page.rows == limit, let last = page.last else { break }
+                after = last
+            }
+        }
+        for id in GeneratedTables.builtIn.ids {
+            guard let applier = GeneratedTables.builtIn.applier(id) else { continue }
+            var after: [String]?
+            while !stopping() {
+                let from = after
+                let page = try await onSource { try applier.readStatePage($0, after: from, limit: limit) }
+                if !page.states.states.isEmpty || !page.states.unreadable.isEmpty {
+                    let batch = ChangeBatch(declared: [id: page.states.states])
+                    let unreadable = page.states.unreadable.map {
+                        QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason)
+                    }
+                    let outcome = try await applyUncursored(batch, quarantine: unreadable)
+                    report(outcome: outcome)
+                    copied += page.states.states.count
                     progress.stepped()
                 }
                 guard page.rows == limit, let last = page.last else { break }

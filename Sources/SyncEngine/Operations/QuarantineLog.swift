@@ -82,13 +82,12 @@ public struct QuarantineLog: Sendable {
                 listing.anyReachable = true
                 for row in rows {
                     let tableID = Int(row[2] ?? "") ?? 0
-                    let table = ReplicatedTable(rawValue: tableID)
-                    let key = RowKey(row[3] ?? "", (table?.keyColumns.count ?? 2) > 1 ? row[4] : nil)
+                    let key = RowKey(row[3] ?? "", (GeneratedTables.keyCount(ofTable: tableID) ?? 2) > 1 ? row[4] : nil)
                     listing.entries.append(
                         QuarantineListing.Entry(
                             id: "\(site.name):\(row[0] ?? "")", site: site.name, source: row[1] ?? "",
-                            table: table?.name ?? "table_id \(tableID)",
-                            key: table.map { key.json(for: $0) } ?? JSONText.quote(key.description),
+                            table: GeneratedTables.name(ofTable: tableID) ?? "table_id \(tableID)",
+                            key: GeneratedTables.keyJSON(ofTable: tableID, key) ?? JSONText.quote(key.description),
                             reason: row[5] ?? "", held: Int(row[6] ?? "") ?? 0, retryRequested: row[7] == "true",
                             firstSeen: row[8] ?? ""))
                 }

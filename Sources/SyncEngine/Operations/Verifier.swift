@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import MergeCore
 import Postgres
@@ -27,6 +28,8 @@ public struct Verifier: Sendable {
 
     private struct SiteContent: Sendable {
         var rows: [ReplicatedTable: [RowKey: [String?]]] = [:]
+        /// The tables whose capture is generated, by table id.
+        var declaredRows: [Int: [[String]: [String?]]] = [:]
         var problems: [String] = []
         var cursors: [String: LinkCursor?] = [:]
     }
@@ -56,6 +59,12 @@ public struct Verifier: Sendable {
                 }
                 content.rows[table] = rows
                 content.problems += try Verifier.checkMetadata(connection, site: site.name, table: table, rows: rows)
+            }
+            for id in GeneratedTables.builtIn.ids {
+                guard let applier = GeneratedTables.builtIn.applier(id) else { continue }
+                let (rows, problems) = try Verifier.readDeclared(connection, site: site.name, applier: applier)
+                content.declaredRows[id] = rows
+                content.problems += problems
             }
             for other in names where other != site.name {
                 content.cursors[other] = .some(try Applier.readCursor(connection, source: other))
@@ -109,7 +118,59 @@ public struct Verifier: Sendable {
                 lines.append("table=\(table.name) key=\(key.json(for: table)) \(rendered)")
             }
         }
+        for id in GeneratedTables.builtIn.ids {
+            guard let table = GeneratedTables.builtIn.applier(id)?.table else { continue }
+            var keys = Set<[String]>()
+            for (_, content) in sites { keys.formUnion(content.declaredRows[id]?.keys ?? [:].keys) }
+            for key in keys.sorted(by: ApplyPlanner.keyPrecedes) {
+                let values = sites.map { ($0.0, $0.1.declaredRows[id]?[key]) }
+                let first = values[0].1
+                guard values.contains(where: { $0.1 != first }) else { continue }
+                let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
+                lines.append("table=\(table.name.name.name) key=\(declaredKeyJSON(table, key)) \(rendered)")
+            }
+        }
         return lines
+    }
+
+    private static func declaredKeyJSON(_ table: CaptureTable, _ key: [String]) -> String {
+        JSONText.object(zip(table.key, key).map { ($0.name.name, JSONText.quote($1)) })
+    }
+
+    /// A generated table's visible rows at one site, and where they disagree with its states.
+    static func readDeclared(
+        _ connection: PostgresConnection, site: String, applier: DeclaredApplier
+    ) throws(PostgresError) -> (rows: [[String]: [String?]], problems: [String]) {
+        let table = applier.table
+        let keyCount = table.key.count
+        var rows: [[String]: [String?]] = [:]
+        for row in try connection.query(applier.statements.selectVisible, label: "read \(table.name)").rows {
+            rows[row[0..<keyCount].map { $0 ?? "" }] = Array(row[keyCount...])
+        }
+        let states = try applier.readStatePage(connection, after: nil, limit: Int(Int32.max)).states
+        var problems: [String] = []
+        func prefix(_ key: [String]) -> String { "site=\(site) table=\(table.name.name.name) key=\(declaredKeyJSON(table, key))" }
+        for (key, reason) in states.unreadable {
+            problems.append("\(prefix(key)) metadata=unreadable reason=\(JSONText.quote(reason))")
+        }
+        for key in states.states.keys.sorted(by: ApplyPlanner.keyPrecedes) {
+            let state: ReplicatedRow
+            do {
+                state = try StateEncoding.decode(states.states[key]!, empty: table.emptyRow)
+            } catch {
+                problems.append("\(prefix(key)) metadata=unreadable reason=\(JSONText.quote("\(error)"))")
+                continue
+            }
+            let expected = state.isPresent ? table.visibleValues(of: state) : nil
+            if rows[key] != expected {
+                problems.append("\(prefix(key)) visible=\(render(rows[key])) metadata=\(render(expected))")
+            }
+        }
+        let stated = Set(states.states.keys).union(states.unreadable.map(\.key))
+        for key in rows.keys.sorted(by: ApplyPlanner.keyPrecedes) where !stated.contains(key) {
+            problems.append("\(prefix(key)) visible=\(render(rows[key])) metadata=(missing)")
+        }
+        return (rows, problems)
     }
 
     private static func render(_ values: [String?]?) -> String {

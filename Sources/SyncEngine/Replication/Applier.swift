@@ -1,3 +1,4 @@
+import Catalog
 import MergeCore
 import Postgres
 
@@ -55,6 +56,8 @@ enum Applier {
             // A row whose earlier change is quarantined waits behind it, so its history stays in order.
             let keys = batch.states.flatMap { table, states in
                 states.keys.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
+            } + batch.declared.flatMap { id, states in
+                states.keys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }
             }
             let lookup = lookUpQuarantine
                 ? try Quarantine.lookup(transaction, source: source, keys: keys) : Quarantine.Lookup()
@@ -63,6 +66,11 @@ enum Applier {
                 for table in Array(batch.states.keys) {
                     batch.states[table] = batch.states[table]?.filter {
                         !held.contains(QuarantinedKey(tableID: table.rawValue, key: $0.key))
+                    }
+                }
+                for id in Array(batch.declared.keys) {
+                    batch.declared[id] = batch.declared[id]?.filter {
+                        !held.contains(QuarantinedKey(tableID: id, key: RowKey(parts: $0.key)))
                     }
                 }
             }
@@ -103,6 +111,19 @@ enum Applier {
                     }
                 }
             }
+            // Tables whose capture is generated: planned and written by DeclaredApplier, in this
+            // transaction; rows it cannot read are quarantined and locked ones set aside, as above.
+            var unreadable: [QuarantineEntry] = []
+            for id in batch.declared.keys.sorted() {
+                guard let states = batch.declared[id], !states.isEmpty, let applier = GeneratedTables.builtIn.applier(id) else {
+                    continue
+                }
+                let applied = try applier.applyWithinTransaction(transaction, incoming: states)
+                conflicts += applied.conflicts.compactMap { ConflictRecord($0, table: applier.table) }
+                unreadable += applied.quarantined.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
+                locked += applied.lockedKeys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }
+                outcome.rowsWritten += applied.rowsWritten
+            }
             if !touchedLines.isEmpty {
                 // The check reads the lines and returns as this batch leaves them.
                 _ = try transaction.pipeline(writes)
@@ -113,6 +134,7 @@ enum Applier {
             let entries = extra
                 + batch.rejected.map { QuarantineEntry(tableID: $0.record.tableID, key: $0.record.key, reason: $0.reason) }
                 + outcome.rejected.map { QuarantineEntry(tableID: $0.table.rawValue, key: $0.key, reason: $0.reason) }
+                + unreadable
             let stillFailing = Set(entries.map(QuarantinedKey.init)).union(locked)
             let released = lookup.retrying.union(lookup.waiting).filter { !stillFailing.contains($0) }
             try Quarantine.release(transaction, source: source, keys: Array(released))
@@ -506,7 +528,7 @@ enum Applier {
             insertConflicts,
             [
                 PostgresArray.literal(list.map(\.id)), PostgresArray.literal(list.map(\.kind.rawValue)), site,
-                PostgresArray.literal(list.map(\.table.name)), PostgresArray.literal(list.map { $0.key.json(for: $0.table) }),
+                PostgresArray.literal(list.map(\.tableName)), PostgresArray.literal(list.map(\.keyJSON)),
                 PostgresArray.literal(list.map(\.detail)),
             ],
             label: "record conflicts")

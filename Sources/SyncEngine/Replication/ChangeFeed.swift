@@ -1,3 +1,4 @@
+import MergeCore
 import Postgres
 
 /// One outbox record: a local transaction changed the row `key` of `table`.
@@ -12,11 +13,14 @@ struct OutboxRecord: Sendable {
 /// many changes to one row coalesced into one.
 struct ChangeBatch: Sendable {
     var states: [ReplicatedTable: [RowKey: RowState]] = [:]
+    /// The states of rows of tables whose capture is generated (`GeneratedTables`), by table id,
+    /// each key as its columns' text in key order.
+    var declared: [Int: [[String]: [StateField]]] = [:]
     /// Records that cannot be shipped (unknown table, unreadable key or state), with the reason.
     var rejected: [(record: OutboxRecord, reason: String)] = []
 
-    var rowCount: Int { states.values.reduce(0) { $0 + $1.count } }
-    var isEmpty: Bool { states.isEmpty && rejected.isEmpty }
+    var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
+    var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }
 }
 
 /// A page of the outbox and the cursor to store once it is applied.
@@ -98,7 +102,17 @@ enum ChangeFeed {
     static func readStates(_ connection: some StatementRunner, records: [OutboxRecord]) throws(PostgresError) -> ChangeBatch {
         var batch = ChangeBatch()
         var keysByTable: [ReplicatedTable: Set<RowKey>] = [:]
+        var declaredKeys: [Int: Set<[String]>] = [:]
         for record in records {
+            if let applier = GeneratedTables.builtIn.applier(record.tableID) {
+                let parts = record.key.parts
+                guard parts.count == applier.table.key.count else {
+                    batch.rejected.append((record, "the key has \(parts.count) parts, \(applier.table.name) has \(applier.table.key.count) key columns"))
+                    continue
+                }
+                declaredKeys[record.tableID, default: []].insert(parts)
+                continue
+            }
             guard let table = ReplicatedTable(rawValue: record.tableID) else {
                 batch.rejected.append((record, "unknown table id \(record.tableID)"))
                 continue
@@ -135,6 +149,18 @@ enum ChangeFeed {
                 if found[record.key] == nil, !rejectedKeys.contains(record.key), keysByTable[table]?.contains(record.key) == true {
                     batch.rejected.append((record, "no sync state for this row at the source"))
                 }
+            }
+        }
+        for id in declaredKeys.keys.sorted() {
+            guard let applier = GeneratedTables.builtIn.applier(id), let keys = declaredKeys[id] else { continue }
+            let read = try applier.readStates(connection, keys: keys.sorted(by: ApplyPlanner.keyPrecedes))
+            if !read.states.isEmpty { batch.declared[id] = read.states }
+            let unreadable = Dictionary(read.unreadable.map { ($0.key, $0.reason) }, uniquingKeysWith: { first, _ in first })
+            for record in records where record.tableID == id {
+                let parts = record.key.parts
+                guard keys.contains(parts), read.states[parts] == nil else { continue }
+                // Unreadable, or no sync state at all (removed by hand): quarantined, never dropped.
+                batch.rejected.append((record, unreadable[parts] ?? "no sync state for this row at the source"))
             }
         }
         return batch

@@ -1,3 +1,4 @@
+import Catalog
 import MergeCore
 
 /// A conflict found while merging into one site, as stored in its `omnisync.conflicts`.
@@ -7,18 +8,33 @@ import MergeCore
 struct ConflictRecord: Sendable, Equatable {
     let id: String
     let kind: ConflictKind
-    let table: ReplicatedTable
-    let key: RowKey
+    /// As `omnisync.conflicts.table_name` holds it: `stock`, `order_status` for the retail tables.
+    let tableName: String
+    /// The row's key as a JSON object of its key columns.
+    let keyJSON: String
     /// A JSON object.
     let detail: String
 
     init(kind: ConflictKind, table: ReplicatedTable, key: RowKey, discriminator: String = "", detail: String) {
         self.kind = kind
-        self.table = table
-        self.key = key
+        self.tableName = table.name
+        self.keyJSON = key.json(for: table)
         self.detail = detail
         self.id = ConflictRecord.stableID(
             [kind.rawValue, table.name, key.k1, key.k2 ?? "", discriminator].joined(separator: "\u{1F}"))
+    }
+
+    /// A conflict the generic apply path found in a table whose capture is generated; nil for a
+    /// kind this version does not record.
+    init?(_ conflict: ApplyPlan.Conflict, table: CaptureTable) {
+        guard let kind = ConflictKind(rawValue: conflict.kind) else { return nil }
+        self.id = conflict.id
+        self.kind = kind
+        self.tableName = table.name.schema.name == BuiltInTables.schema ? table.name.name.name : table.name.description
+        self.keyJSON = JSONText.object(zip(table.key, conflict.key).map { (column, value) in
+            (column.name.name, JSONText.quote(value))
+        })
+        self.detail = conflict.detail
     }
 
     /// FNV-1a, 64 bits, as 16 hex digits: stable across processes and platforms.

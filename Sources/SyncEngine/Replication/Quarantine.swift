@@ -165,7 +165,7 @@ enum Quarantine {
 
     private static func record(_ row: [String?]) -> OutboxRecord? {
         key(row).map { key in
-            let arity = ReplicatedTable(rawValue: key.tableID)?.keyColumns.count ?? 2
+            let arity = GeneratedTables.keyCount(ofTable: key.tableID) ?? 2
             return OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: RowKey(key.k1, arity > 1 ? key.k2 : nil))
         }
     }
@@ -194,7 +194,9 @@ struct QuarantinedKey: Hashable, Sendable, CustomStringConvertible {
 
     /// The key as JSON when the table is known (`{"sku":…,"location":…}`).
     var description: String {
-        guard let table = ReplicatedTable(rawValue: tableID) else { return "[\(JSONText.quote(k1)),\(JSONText.quote(k2))]" }
-        return RowKey(k1, table.keyColumns.count > 1 ? k2 : nil).json(for: table)
+        guard let arity = GeneratedTables.keyCount(ofTable: tableID),
+            let json = GeneratedTables.keyJSON(ofTable: tableID, RowKey(k1, arity > 1 ? k2 : nil))
+        else { return "[\(JSONText.quote(k1)),\(JSONText.quote(k2))]" }
+        return json
     }
 }
