@@ -60,6 +60,15 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, Equatable
         "53300",  // too_many_connections
     ]
 
+    /// One line without the server's DETAIL: `<statement>: <message> (sqlstate X)`. For logs,
+    /// since a DETAIL often quotes the row (`Key (email)=(…) already exists`, `Failing row
+    /// contains (…)`), and a customer's data has no place in the journal.
+    public var summary: String {
+        var line = "\(statement): \(Self.oneLine(message))"
+        if let sqlState { line += " (sqlstate \(sqlState))" }
+        return line
+    }
+
     /// One line: `<statement>: <message> (sqlstate X): <detail>`.
     public var description: String {
         var line = "\(statement): \(Self.oneLine(message))"

@@ -150,6 +150,27 @@ final class RetailTablesTests: XCTestCase {
         await assertVerifyPasses()
     }
 
+    /// A customer's data never reaches the journal: a row a site's own constraint rejects is
+    /// quarantined there with the whole error (its DETAIL names the value, for the person who
+    /// fixes it), but no log line quotes the value.
+    func testARowRejectedByASiteConstraintIsQuarantinedWithoutItsValuesInTheLog() async throws {
+        try await fixture.sql("store-b", "CREATE UNIQUE INDEX customers_email ON retail.customers (email)")
+        try await fixture.sql("web", "INSERT INTO retail.customers (customer_id, email) VALUES ('C-1', 'ada@example.com')")
+        try await fixture.sql("store-a", "INSERT INTO retail.customers (customer_id, email) VALUES ('C-2', 'ada@example.com')")
+        await fixture.syncOnce()
+        try await expectEverywhere("SELECT count(*)::text FROM retail.customers", ["2", "2", "1"])
+        let reasons = try await fixture.sql("store-b", "SELECT reason FROM omnisync.quarantine").map { $0[0] ?? "" }
+        XCTAssertEqual(reasons.count, 1, "\(reasons)")
+        XCTAssertTrue(reasons.first?.contains("ada@example.com") == true, "the stored reason keeps the DETAIL: \(reasons)")
+        let quarantined = fixture.logs.records(withMessage: "row quarantined")
+        XCTAssertEqual(quarantined.count, 1)
+        XCTAssertTrue(quarantined.first?["reason"]?.contains("customers_email") == true, "\(quarantined)")
+        for record in fixture.logs.records {
+            let line = ([record.message] + record.metadata.map { "\($0)" }).joined(separator: " ")
+            XCTAssertFalse(line.contains("ada@example.com"), "a log line quotes the customer's email: \(line)")
+        }
+    }
+
     /// A state no daemon can read is quarantined at each target with the reason, and the other
     /// rows flow; verify names it. Repaired at the source and retried, it arrives.
     func testAnUnreadableStateIsQuarantinedAndTheRestFlows() async throws {

@@ -83,7 +83,8 @@ struct DeclaredTableStatements: Sendable {
         let visibleColumns = (table.key.map(\.name.quoted) + replicated.map(\.name.quoted)).joined(separator: ", ")
         insertVisible = """
             INSERT INTO \(target) (\(visibleColumns)) SELECT \(visibleCasts) FROM unnest(\(visibleParams)) AS u(\(visibleNames)) \
-            ORDER BY \(table.key.indices.map { "\($0 + 1)" }.joined(separator: ", ")) ON CONFLICT DO NOTHING
+            ORDER BY \(table.key.indices.map { "\($0 + 1)" }.joined(separator: ", ")) \
+            ON CONFLICT (\(table.key.map(\.name.quoted).joined(separator: ", "))) DO NOTHING
             """
         let sets = replicated.enumerated().map { "\($1.name.quoted) = u.c\(keyCount + $0 + 1)::\($1.type.name)" }
         updateVisible = sets.isEmpty ? "" : """

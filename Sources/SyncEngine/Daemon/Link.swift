@@ -256,7 +256,7 @@ actor Link {
     private func isolate(
         _ batch: ChangeBatch, cursor: CursorUpdate?, quarantine: [QuarantineEntry], cause: PostgresError
     ) async throws(SideFailure) -> ApplyResult {
-        logger.info("batch failed, applying row by row", [LogKey.error: cause.description])
+        logger.info("batch failed, applying row by row", [LogKey.error: cause.summary])
         let (targetName, sourceName) = (target.name, source.name)
         var failed: [QuarantineEntry] = []
         var total = ApplyOutcome()
@@ -287,7 +287,8 @@ actor Link {
                 total.waitingOnLock += outcome.waitingOnLock
             } catch {
                 guard let rowError = error.rowError else { throw error }
-                failed.append(QuarantineEntry(tableID: tableID, key: key, reason: rowError.description))
+                failed.append(
+                    QuarantineEntry(tableID: tableID, key: key, reason: rowError.description, loggedReason: rowError.summary))
             }
         }
         let remainder = ChangeBatch(states: [:], rejected: batch.rejected)
@@ -395,7 +396,7 @@ actor Link {
                 [
                     "table": GeneratedTables.name(ofTable: entry.tableID) ?? "table_id \(entry.tableID)",
                     LogKey.key: GeneratedTables.keyJSON(ofTable: entry.tableID, entry.key) ?? entry.key.description,
-                    "reason": entry.reason,
+                    "reason": entry.loggedReason,
                 ])
         }
         if !outcome.newlyQuarantined.isEmpty { stats.recordQuarantined(outcome.newlyQuarantined.count) }
@@ -510,7 +511,7 @@ actor Link {
             failure.site.health.markDown(error)
         case .postgres(let error) where error.isTransient:
             // Deadlock, lock timeout, serialization: the next round retries the same batch.
-            logger.info("batch retried later", [LogKey.error: error.description])
+            logger.info("batch retried later", [LogKey.error: error.summary])
         case .postgres(let error):
             deliveryFailed(error, at: failure.site)
         }
@@ -521,7 +522,8 @@ actor Link {
     /// starts or changes, and then once every `failureReminder` with the rounds failed so far.
     private func deliveryFailed(_ error: PostgresError, at site: SiteHandle) {
         let now = ContinuousClock.now
-        let reason = error.description
+        // Without the DETAIL: it may quote a row.
+        let reason = error.summary
         var state = failing ?? (reason, now, 0, now)
         let changed = failing == nil || state.reason != reason
         if changed { state = (reason, now, 0, now) }

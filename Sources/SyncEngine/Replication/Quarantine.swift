@@ -5,7 +5,17 @@ import Postgres
 struct QuarantineEntry: Sendable, Equatable {
     let tableID: Int
     let key: RowKey
+    /// Stored in the target's quarantine for the person who fixes the row: the whole error.
     let reason: String
+    /// What the log says: the reason without values of the row (a DETAIL left out).
+    let loggedReason: String
+
+    init(tableID: Int, key: RowKey, reason: String, loggedReason: String? = nil) {
+        self.tableID = tableID
+        self.key = key
+        self.reason = reason
+        self.loggedReason = loggedReason ?? reason
+    }
 }
 
 /// Reads and writes the quarantine inside an apply transaction.
