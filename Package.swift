@@ -35,7 +35,7 @@ let package = Package(
         // The command-line front.
         .executableTarget(
             name: "omnisync",
-            dependencies: ["SyncEngine", "DaemonKit", "Postgres", "MergeCore"],
+            dependencies: ["SyncEngine", "DaemonKit", "Postgres", "MergeCore", "Catalog"],
             swiftSettings: strict
         ),
         // The benchmark harness behind scripts/bench.sh: load generator and stopwatch.

@@ -1,3 +1,4 @@
+import Catalog
 import DaemonKit
 import SyncEngine
 
@@ -7,17 +8,21 @@ struct ExplainCommand: Subcommand {
     static let summary = "show how a row's value came to be: each site's part, counts and deletes"
     static let discussion = [
         "Reads one row of a replicated table (retail.stock, cart_items, orders, order_lines,",
-        "returns; the retail. prefix may be left out) at the site named by --site, or at the",
-        "first site of the configuration that can be reached. KEY are the row's key values in",
-        "key order: stock SKU LOCATION, cart_items CART_ID SKU, orders ORDER_ID, order_lines",
-        "ORDER_ID LINE_NO, returns RETURN_ID.",
+        "returns, customers, loyalty, order_status; the retail. prefix may be left out) at the",
+        "site named by --site, or at the first site of the configuration that can be reached.",
+        "KEY are the row's key values in key order: stock SKU LOCATION, cart_items CART_ID SKU,",
+        "orders ORDER_ID, order_lines ORDER_ID LINE_NO, returns RETURN_ID, customers, loyalty",
+        "CUSTOMER_ID, order_status ORDER_ID.",
         "",
         "For a counter column (on_hand, reserved, quantity) it shows the visible and the merged",
         "value, the physical count (or, for a cart item, the deletes) that applies with where",
         "and when it was made and what it had seen of each site, then each site's contribution",
         "with its clock entry and its change since the count, and the sum. For a cart item, also",
         "whether the row is present and which changes no delete had seen. For an order, order",
-        "line or return: where and when it was created. Changes nothing.",
+        "line or return: where and when it was created. For customers, loyalty and order_status,",
+        "per column its rule and what decided it: the count and each site's part of loyalty",
+        "points, and the write a customer's column or an order's status shows, with where and",
+        "when it was made (for a status, also what it had seen). Changes nothing.",
     ]
     static let site = OptionSpec(long: "site", valueName: "NAME", help: "read the row at this site")
     static let json = OptionSpec(long: "json", help: "print one JSON object instead of text")
@@ -35,7 +40,13 @@ struct ExplainCommand: Subcommand {
     let shared: SharedOptions
     let siteName: String?
     let asJSON: Bool
-    let table: ReplicatedTable
+    /// v1's tables have their own explanation; the tables of CONTRACT §7 the generic one.
+    enum Table {
+        case v1(ReplicatedTable)
+        case generated(CaptureTable)
+    }
+
+    let table: Table
     let key: [String]
 
     init(_ arguments: ParsedArguments) throws(CommandFailure) {
@@ -45,31 +56,48 @@ struct ExplainCommand: Subcommand {
         guard let tableName = arguments.positionals.first else {
             throw .usage(message: "missing TABLE and KEY", command: Self.name)
         }
-        guard let table = RowExplanation.table(named: tableName) else {
-            let known = ReplicatedTable.allCases.map { "retail.\($0.name)" }.joined(separator: ", ")
+        let key = Array(arguments.positionals.dropFirst())
+        if let table = RowExplanation.table(named: tableName) {
+            if let problem = RowExplanation.keyProblem(key, for: table) { throw .usage(message: problem, command: Self.name) }
+            self.table = .v1(table)
+        } else if let table = DeclaredRowExplanation.table(named: tableName) {
+            if let problem = DeclaredRowExplanation.keyProblem(key, for: table) {
+                throw .usage(message: problem, command: Self.name)
+            }
+            self.table = .generated(table)
+        } else {
+            let known = (ReplicatedTable.allCases.map { "retail.\($0.name)" } + DeclaredRowExplanation.tableNames)
+                .joined(separator: ", ")
             throw .usage(message: "unknown table '\(tableName)' (one of \(known))", command: Self.name)
         }
-        let key = Array(arguments.positionals.dropFirst())
-        if let problem = RowExplanation.keyProblem(key, for: table) {
-            throw .usage(message: problem, command: Self.name)
-        }
-        self.table = table
         self.key = key
     }
 
     func run() async throws(CommandFailure) {
         let configuration = try shared.loadConfiguration()
         try SharedOptions.requireSite(siteName, in: configuration, command: Self.name)
-        let row = "retail.\(table.name) " + zip(table.keyColumns, key).map { "\($0)=\($1)" }.joined(separator: " ")
-        switch await RowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key) {
+        switch table {
+        case .v1(let table):
+            let row = "retail.\(table.name) " + zip(table.keyColumns, key).map { "\($0)=\($1)" }.joined(separator: " ")
+            let lookup = await RowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key)
+            try report(lookup, row: row) { ($0.site, $0.isExplained, asJSON ? [$0.renderJSON()] : $0.renderText()) }
+        case .generated(let table):
+            let row = "\(table.name) " + zip(table.key, key).map { "\($0.name.name)=\($1)" }.joined(separator: " ")
+            let lookup = await DeclaredRowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key)
+            try report(lookup, row: row) { ($0.site, $0.isExplained, asJSON ? [$0.renderJSON()] : $0.renderText()) }
+        }
+    }
+
+    /// Prints what was found and turns the lookup into the exit status.
+    private func report<Found>(
+        _ lookup: ExplainLookup<Found>, row: String, _ render: (Found) -> (site: String, explained: Bool, lines: [String])
+    ) throws(CommandFailure) {
+        switch lookup {
         case .found(let explanation):
-            if asJSON {
-                Console.out(explanation.renderJSON())
-            } else {
-                for line in explanation.renderText() { Console.out(line) }
-            }
-            guard explanation.isExplained else {
-                throw .failed(message: "\(row): no readable sync state at site \(explanation.site)")
+            let (site, explained, lines) = render(explanation)
+            for line in lines { Console.out(line) }
+            guard explained else {
+                throw .failed(message: "\(row): no readable sync state at site \(site)")
             }
         case .unknown(let site):
             throw .failed(message: "\(row): no such row at site \(site)")

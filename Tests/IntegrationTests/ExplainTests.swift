@@ -205,3 +205,79 @@ final class ExplainTests: XCTestCase {
         XCTAssertTrue(stateless.stdout.contains("  visible: on_hand=5 reserved=0"), stateless.stdout)
     }
 }
+
+/// `explain` for the tables of CONTRACT §7: a loyalty balance from points earned and redeemed at
+/// three sites and a count, and an order status with the write that decided it.
+final class ExplainRetailTablesTests: XCTestCase {
+    private var fixture: SyncFixture!
+
+    override func setUp() async throws {
+        fixture = try await SyncFixture.make()
+    }
+
+    override func tearDown() async throws {
+        await fixture?.tearDown()
+    }
+
+    private func explain(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try SyncFixture.omnisync(["explain", "-c", fixture.configPath] + arguments)
+    }
+
+    /// The web opens the balance with 100; store-a redeems 30, which the web sees before it counts
+    /// 200; store-b redeems 5 the count cannot have seen: 195.
+    func testALoyaltyBalanceFromThreeSitesAndACountAddsUp() async throws {
+        try await fixture.sql("web", "INSERT INTO retail.loyalty VALUES ('C-1', 100)")
+        await fixture.syncOnce()
+        try await fixture.sql("store-a", "UPDATE retail.loyalty SET points = points - 30")
+        await fixture.syncOnce()
+        try await fixture.sql("store-b", "UPDATE retail.loyalty SET points = points - 5")
+        try await fixture.sql("web", "SELECT omnisync.record_count('retail.loyalty', ARRAY['C-1'], 'points', 200)")
+        await fixture.syncOnce()
+
+        let text = try explain(["--site", "store-a", "loyalty", "C-1"])
+        XCTAssertEqual(text.status, 0, text.stdout + text.stderr)
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "row: retail.loyalty customer_id=C-1 read at site store-a")
+        XCTAssertTrue(lines.contains("points: visible=195 merged=195 (counter)"), text.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  count at web 20") && $0.hasSuffix(": 200, as of {store-a:1,web:2}") }, text.stdout)
+        XCTAssertTrue(lines.contains("  site store-a: clock=1 contribution=-30 observed=-30 since=+0"), text.stdout)
+        XCTAssertTrue(lines.contains("  site store-b: clock=1 contribution=-5 observed=0 since=-5"), text.stdout)
+        XCTAssertTrue(lines.contains("  site web: clock=2 contribution=100 observed=100 since=+0"), text.stdout)
+        XCTAssertTrue(lines.contains("  = 195"), text.stdout)
+
+        let json = try explain(["--site", "web", "--json", "retail.loyalty", "C-1"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["table"] as? String, "retail.loyalty")
+        let columns = try XCTUnwrap(object["columns"] as? [[String: Any]])
+        XCTAssertEqual(columns.first?["merged"] as? String, "195")
+        let count = try XCTUnwrap(columns.first?["count"] as? [String: Any])
+        XCTAssertEqual(count["counted"] as? Int, 200)
+        let sites = try XCTUnwrap(columns.first?["sites"] as? [[String: Any]])
+        XCTAssertEqual(sites.map { $0["site"] as? String }, ["store-a", "store-b", "web"])
+        XCTAssertEqual(sites.map { $0["contribution"] as? Int }, [-30, -5, 100])
+    }
+
+    func testAnOrderStatusShowsTheWriteThatDecidedIt() async throws {
+        try await fixture.sql("web", "INSERT INTO retail.order_status VALUES ('O-5', 'placed', 'store-b')")
+        await fixture.syncOnce()
+        try await fixture.sql("store-b", "UPDATE retail.order_status SET status = 'ready'")
+        await fixture.syncOnce()
+        let result = try explain(["order_status", "O-5"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(
+            lines.contains("status: visible=ready merged=ready (status(placed, paid, ready, cancelled, collected))"), result.stdout)
+        XCTAssertTrue(
+            lines.contains { $0.hasPrefix("  written at store-b 20") && $0.hasSuffix(", having seen {store-b:1,web:1}") }, result.stdout)
+        XCTAssertTrue(lines.contains("location: visible=store-b merged=store-b (lww)"), result.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  written at web 20") }, result.stdout)
+
+        let unknown = try explain(["order_status", "O-404"])
+        XCTAssertEqual(unknown.status, 1, unknown.stdout + unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no such row"), unknown.stderr)
+        let wrong = try explain(["loyalty", "C-1", "extra"])
+        XCTAssertEqual(wrong.status, 64, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("retail.loyalty has 1 key column(s) (customer_id), 2 value(s) given"), wrong.stderr)
+    }
+}

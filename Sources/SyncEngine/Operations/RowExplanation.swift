@@ -106,15 +106,7 @@ public struct RowExplanation: Sendable {
     }
 
     /// The outcome of looking a row up at the configured sites.
-    public enum Lookup: Sendable {
-        case found(RowExplanation)
-        /// The site was reached and has no such row.
-        case unknown(site: String)
-        /// The site was reached but the reading failed (for instance: not migrated).
-        case failed(site: String, reason: String)
-        /// No site (or not the one asked for) could be reached, with each reason.
-        case unreachable([(site: String, reason: String)])
-    }
+    public typealias Lookup = ExplainLookup<RowExplanation>
 
     /// Reads the row at `siteName`, or at the first site in configuration order that can be reached.
     public static func lookUp(
@@ -124,6 +116,14 @@ public struct RowExplanation: Sendable {
         let results = await SiteQueries(configuration: configuration).each(label: "explain", only: only) { site, connection in
             try read(table: table, key: key, site: site.name, connection: connection)
         }
+        return outcome(of: results, siteName: siteName)
+    }
+
+    /// The first site's answer, in configuration order: the row, no such row, a failure, or
+    /// every site (or the one asked for) unreachable.
+    static func outcome<Found: Sendable>(
+        of results: [(site: SiteConfig, result: Result<Found?, any Error>)], siteName: String?
+    ) -> ExplainLookup<Found> {
         var unreachable: [(site: String, reason: String)] = []
         for (site, result) in results {
             if let siteName, site.name != siteName { continue }
@@ -407,4 +407,15 @@ public struct RowExplanation: Sendable {
         }
         return plain ? text : JSONText.quote(text)
     }
+}
+
+/// The outcome of looking a row up at the configured sites, for `omnisync explain`.
+public enum ExplainLookup<Found: Sendable>: Sendable {
+    case found(Found)
+    /// The site was reached and has no such row.
+    case unknown(site: String)
+    /// The site was reached but the reading failed (for instance: not migrated).
+    case failed(site: String, reason: String)
+    /// No site (or not the one asked for) could be reached, with each reason.
+    case unreachable([(site: String, reason: String)])
 }
