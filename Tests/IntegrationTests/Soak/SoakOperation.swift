@@ -27,6 +27,10 @@ enum SoakOperation: Sendable, CustomStringConvertible {
     case returnItem(id: String, orderID: String, lineNo: Int, sku: String, quantity: Int64, location: String, returnedAt: Int64)
     /// A physical count.
     case count(key: RowKey, counted: Int64)
+    /// Loyalty points given to a customer (a seed), creating the balance if this site has none.
+    case pointsOpened(customer: String, points: Int64)
+    /// Points earned (> 0) or redeemed (< 0) in `retail.loyalty`, a generated table.
+    case pointsDelta(customer: String, delta: Int64)
     /// A stock delta in a transaction held open for `seconds` before it commits.
     case held(key: RowKey, onHand: Int64, seconds: Double)
     /// A stock delta in a two-phase transaction (XA): sent with `omnisync.notify = off`, prepared,
@@ -58,6 +62,18 @@ enum SoakOperation: Sendable, CustomStringConvertible {
                 UPDATE retail.stock SET on_hand = on_hand + $2::bigint
                 WHERE location = $1 AND sku NOT LIKE 'new-%' AND sku NOT LIKE 'scarce-%'
                 """, [location, String(onHand)], label: "soak bulk delta")
+            return Result(affected: changed.affectedRows)
+        case .pointsOpened(let customer, let points):
+            let changed = try connection.query(
+                """
+                INSERT INTO retail.loyalty AS l (customer_id, points) VALUES ($1, $2::bigint)
+                ON CONFLICT (customer_id) DO UPDATE SET points = l.points + excluded.points
+                """, [customer, String(points)], label: "soak points opened")
+            return Result(affected: changed.affectedRows)
+        case .pointsDelta(let customer, let delta):
+            let changed = try connection.query(
+                "UPDATE retail.loyalty SET points = points + $2::bigint WHERE customer_id = $1",
+                [customer, String(delta)], label: "soak points")
             return Result(affected: changed.affectedRows)
         case .receipt(let key, let quantity):
             let changed = try connection.query(
@@ -177,6 +193,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
             return [Self.tag(.cartItems, key)]
         case .bulkDelta(let location, _, _):
             return ["stock|location=\(location)"]
+        case .pointsOpened(let customer, _), .pointsDelta(let customer, _):
+            return [Self.loyaltyTag(customer)]
         case .order(let id, _, _, let lines, let location):
             return [Self.tag(.orders, RowKey(id))]
                 + lines.enumerated().map { Self.tag(.orderLines, RowKey(id, String($0.offset + 1))) }
@@ -191,6 +209,10 @@ enum SoakOperation: Sendable, CustomStringConvertible {
 
     static func tag(_ table: ReplicatedTable, _ key: RowKey) -> String {
         "\(table.name)|\(key.json(for: table))"
+    }
+
+    static func loyaltyTag(_ customer: String) -> String {
+        "loyalty|{\"customer_id\": \(String(reflecting: customer))}"
     }
 
     var description: String {
@@ -208,6 +230,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
         case .returnItem(let id, let orderID, let lineNo, _, let quantity, let location, _):
             return "return \(String(reflecting: id)) of \(String(reflecting: orderID)) line \(lineNo) x\(quantity) at \(location)"
         case .count(let key, let counted): return "count \(show(key)) = \(counted)"
+        case .pointsOpened(let customer, let points): return "points opened \(String(reflecting: customer)) +\(points)"
+        case .pointsDelta(let customer, let delta): return "points \(String(reflecting: customer)) \(signed(delta))"
         case .held(let key, let onHand, let seconds):
             return "held transaction \(show(key)) on_hand\(signed(onHand)) for \(String(format: "%.1f", seconds))s"
         case .prepared(let key, let onHand, let seconds, let commit, let name):

@@ -35,8 +35,13 @@ extension SoakOracle {
             case 62..<70:
                 return cartDelete(site: site, state: &state, rng: &rng)
                     ?? cartChange(site: site, state: &state, rng: &rng) ?? sale(site: site, rng: &rng)
-            case 70..<82:
+            case 70..<78:
                 return order(site: site, state: &state, rng: &rng)
+            case 78..<82:
+                // Points earned online or redeemed at a till, on a generated table.
+                return .pointsDelta(
+                    customer: customers.randomElement(using: &rng)!,
+                    delta: Int64.random(in: 1...50, using: &rng) * (Bool.random(using: &rng) ? 1 : -1))
             default:
                 return returnItem(site: site, state: &state, rng: &rng) ?? sale(site: site, rng: &rng)
             }

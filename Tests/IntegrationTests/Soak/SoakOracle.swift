@@ -46,6 +46,8 @@ final class SoakOracle: Sendable {
         var stock: [RowKey: [Int64]] = [:]
         var scarce: Set<RowKey> = []
         var carts: [RowKey: Int64] = [:]
+        /// `retail.loyalty` balances by customer.
+        var points: [String: Int64] = [:]
         /// Sites that changed a cart item since the last quiescence (or are changing it).
         var cartWriters: [RowKey: Set<String>] = [:]
         var cartDeleting: Set<RowKey> = []
@@ -65,6 +67,8 @@ final class SoakOracle: Sendable {
     let newSKUs = ["new-1", "new-2", "new-3"]
     let cartIDs = ["cart-1", "cart-2", "cart \"3\"", "cárt-4", "cart-5"]
     let cartSKUs = ["sku-1", "emoji-🛒", "o'brien"]
+    /// Loyalty customers; balances start high enough that redemptions never take one below zero.
+    let customers = ["cust-1", "cust 'two'", "cüst-3"]
     let state = Mutex(State())
     private let started = ContinuousClock.now
 
@@ -91,6 +95,9 @@ final class SoakOracle: Sendable {
         }
         for (key, quantity) in scarce {
             seeds.append((key.k2 ?? sites[0], .receipt(key: key, quantity: quantity)))
+        }
+        for (index, customer) in customers.enumerated() {
+            seeds.append((sites[index % sites.count], .pointsOpened(customer: customer, points: 1_000_000)))
         }
         return seeds
     }
@@ -158,6 +165,14 @@ final class SoakOracle: Sendable {
             }
         case .receipt(let key, let quantity):
             move(key, onHand: quantity)
+        case .pointsOpened(let customer, let points):
+            state.points[customer, default: 0] += points
+        case .pointsDelta(let customer, let delta):
+            if result.affected == 1 {
+                state.points[customer, default: 0] += delta
+            } else {
+                state.anomalies.append("\(site): \(operation) changed \(result.affected) rows; the balance exists everywhere")
+            }
         case .scarceSale(let key, let quantity):
             if result.affected == 1 { move(key, onHand: -quantity) }
         case .cartChange(let key, let delta):
@@ -222,6 +237,11 @@ final class SoakOracle: Sendable {
             rows[.returns] = returns
             return rows
         }
+    }
+
+    /// The loyalty balances every site must show.
+    func expectedPoints() -> [String: Int64] {
+        state.withLock { $0.points }
     }
 
     /// The conflicts `omnisync conflicts --all` must list, as `kind table|key`.

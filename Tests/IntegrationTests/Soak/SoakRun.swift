@@ -356,6 +356,28 @@ final class SoakRun: Sendable {
                 fail("reading \(site) \(label): \(error)")
                 continue
             }
+            let balances: [String: String]
+            do {
+                balances = try await checkers[site]!.withConnection { connection in
+                    var rows: [String: String] = [:]
+                    for row in try connection.query(
+                        "SELECT customer_id, points::text FROM retail.loyalty", label: "soak read loyalty"
+                    ).rows {
+                        rows[row[0] ?? ""] = row[1] ?? "NULL"
+                    }
+                    return rows
+                }
+            } catch {
+                fail("reading \(site) loyalty \(label): \(error)")
+                continue
+            }
+            let wanted = oracle.expectedPoints().mapValues(String.init)
+            for customer in Set(wanted.keys).union(balances.keys).sorted() where wanted[customer] != balances[customer] {
+                let tag = SoakOperation.loyaltyTag(customer)
+                differingRows.withLock { _ = $0.insert(tag) }
+                fail("\(label): site=\(site) table=loyalty customer=\(String(reflecting: customer)) "
+                    + "expected=\(wanted[customer] ?? "(no row)") actual=\(balances[customer] ?? "(no row)")")
+            }
             for (table, _) in SoakRun.readQueries {
                 let want = expected[table] ?? [:]
                 let have = actual[table] ?? [:]
