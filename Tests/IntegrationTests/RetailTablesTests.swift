@@ -171,6 +171,43 @@ final class RetailTablesTests: XCTestCase {
         }
     }
 
+    /// Guarantee 10 on a generated table: a balance a till holds locked at web is set aside there
+    /// while the rest flows, and follows once the till commits.
+    func testALoyaltyRowLockedByATillHoldsBackOnlyItself() async throws {
+        try await fixture.sql("web", "INSERT INTO retail.loyalty VALUES ('C-9', 100)")
+        await fixture.syncOnce()
+        let till = try PostgresConnection.connect(conninfo: fixture.conninfo("web"))
+        defer { till.close() }
+        try till.query("BEGIN", label: "till begin")
+        try till.query("SELECT points FROM retail.loyalty WHERE customer_id = 'C-9' FOR UPDATE", label: "till lock")
+        try till.query("UPDATE retail.loyalty SET points = points - 10 WHERE customer_id = 'C-9'", label: "till redemption")
+
+        try await fixture.sql("store-a", "UPDATE retail.loyalty SET points = points - 5 WHERE customer_id = 'C-9'")
+        try await fixture.sql("store-a", "INSERT INTO retail.customers (customer_id, name) VALUES ('C-9', 'Lin')")
+        await fixture.syncOnce()
+        try await expectEverywhere("SELECT name FROM retail.customers", ["Lin", "Lin", "Lin"], "the rest flows")
+        try await expectEverywhere("SELECT points::text FROM retail.loyalty", ["100", "95", "95"], "set aside at web only")
+        let waiting = try await fixture.value("web", "SELECT count(*) FROM omnisync.quarantine WHERE table_id = 7 AND k1 = 'C-9'")
+        XCTAssertEqual(waiting, "1", "the row waits on the lock at web")
+        let listing = try SyncFixture.omnisync(["quarantine", "-c", fixture.configPath])
+        XCTAssertFalse(listing.stdout.contains("C-9"), "a locked row is not quarantined:\n\(listing.stdout)")
+
+        // The running engine retries rows waiting on a lock every 100-500 ms.
+        let engine = fixture.makeEngine()
+        let running = Task { await engine.run() }
+        try await Task.sleep(for: .milliseconds(700))
+        try await expectEverywhere("SELECT points::text FROM retail.loyalty", ["100", "95", "95"], "still held while locked")
+        try till.query("COMMIT", label: "till commit")
+        try await eventually(timeout: 10, "the held change follows the release") {
+            try await self.everywhere("SELECT points::text FROM retail.loyalty") == ["85", "85", "85"]
+        }
+        engine.stop()
+        await running.value
+        let left = try await fixture.value("web", "SELECT count(*) FROM omnisync.quarantine")
+        XCTAssertEqual(left, "0")
+        await assertVerifyPasses()
+    }
+
     /// A state no daemon can read is quarantined at each target with the reason, and the other
     /// rows flow; verify names it. Repaired at the source and retried, it arrives.
     func testAnUnreadableStateIsQuarantinedAndTheRestFlows() async throws {
