@@ -26,21 +26,27 @@ public struct DeclaredApplier: Sendable {
     public struct SourceStates: Sendable {
         public var states: [[String]: [StateField]] = [:]
         public var unreadable: [(key: [String], reason: String)] = []
+
+        /// Rows of key columns then state fields, as `selectStates` and the state pages return them.
+        mutating func add(
+            _ rows: [[String?]], keyCount: Int, decode: ([String?]) -> Result<[StateField], StateDecodingError>
+        ) {
+            for row in rows {
+                let key = row[0..<keyCount].map { $0 ?? "" }
+                switch decode(Array(row[keyCount...])) {
+                case .success(let fields): states[key] = fields
+                case .failure(let error): unreadable.append((key, "state at source: \(error.reason)"))
+                }
+            }
+        }
     }
 
     /// The source's current states of `keys` (each key as its columns' text, in key order).
     public func readStates(_ connection: some StatementRunner, keys: [[String]]) throws(PostgresError) -> SourceStates {
         var read = SourceStates()
         guard !keys.isEmpty else { return read }
-        let keyCount = table.key.count
         let rows = try connection.query(statements.selectStates, keyParameters(keys), label: "read \(table.name) states").rows
-        for row in rows {
-            let key = row[0..<keyCount].map { $0 ?? "" }
-            switch decodeFields(Array(row[keyCount...])) {
-            case .success(let fields): read.states[key] = fields
-            case .failure(let error): read.unreadable.append((key, "state at source: \(error.reason)"))
-            }
-        }
+        read.add(rows, keyCount: table.key.count, decode: decodeFields)
         return read
     }
 
@@ -53,16 +59,8 @@ public struct DeclaredApplier: Sendable {
         let sql = after == nil ? statements.selectStatesFirstPage : statements.selectStatesNextPage
         let rows = try connection.query(sql, params, label: "read \(table.name) state page").rows
         var read = SourceStates()
-        var last: [String]?
-        for row in rows {
-            let key = row[0..<keyCount].map { $0 ?? "" }
-            last = key
-            switch decodeFields(Array(row[keyCount...])) {
-            case .success(let fields): read.states[key] = fields
-            case .failure(let error): read.unreadable.append((key, "state at source: \(error.reason)"))
-            }
-        }
-        return (read, last, rows.count)
+        read.add(rows, keyCount: keyCount, decode: decodeFields)
+        return (read, rows.last.map { $0[0..<keyCount].map { $0 ?? "" } }, rows.count)
     }
 
     /// What `apply` did.

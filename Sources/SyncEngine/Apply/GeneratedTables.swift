@@ -33,13 +33,20 @@ struct GeneratedTables: Sendable {
     /// The key of a row as JSON (`{"customer_id":"C-1"}`), for any table the engine replicates.
     static func keyJSON(ofTable id: Int, _ key: RowKey) -> String? {
         if let table = ReplicatedTable(rawValue: id) { return key.json(for: table) }
-        guard let table = builtIn.applier(id)?.table else { return nil }
-        return JSONText.object(zip(table.key, key.parts).map { ($0.name.name, JSONText.quote($1)) })
+        return builtIn.applier(id)?.table.keyJSON(key.parts)
     }
 
     /// A table's name as logs and `omnisync.conflicts` give it: `stock`, `customers`.
     static func name(ofTable id: Int) -> String? {
         ReplicatedTable(rawValue: id)?.name ?? builtIn.applier(id)?.table.name.name.name
+    }
+}
+
+extension CaptureTable {
+    /// A row's key as a JSON object of its key columns (`{"customer_id":"C-1"}`), as
+    /// `RowKey.json(for:)` gives it for v1's tables.
+    func keyJSON(_ key: [String]) -> String {
+        JSONText.object(zip(self.key, key).map { ($0.name.name, JSONText.quote($1)) })
     }
 }
 

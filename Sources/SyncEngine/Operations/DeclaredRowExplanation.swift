@@ -178,7 +178,7 @@ public struct DeclaredRowExplanation: Sendable {
     public func renderJSON() -> String {
         var pairs: [(String, String)] = [
             ("site", JSONText.quote(site)), ("table", JSONText.quote(table.name.description)),
-            ("key", JSONText.object(zip(table.key, key).map { ($0.name.name, JSONText.quote($1)) })),
+            ("key", table.keyJSON(key)),
         ]
         switch state {
         case .missing:

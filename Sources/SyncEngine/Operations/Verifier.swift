@@ -127,14 +127,10 @@ public struct Verifier: Sendable {
                 let first = values[0].1
                 guard values.contains(where: { $0.1 != first }) else { continue }
                 let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
-                lines.append("table=\(table.name.name.name) key=\(declaredKeyJSON(table, key)) \(rendered)")
+                lines.append("table=\(table.name.name.name) key=\(table.keyJSON(key)) \(rendered)")
             }
         }
         return lines
-    }
-
-    private static func declaredKeyJSON(_ table: CaptureTable, _ key: [String]) -> String {
-        JSONText.object(zip(table.key, key).map { ($0.name.name, JSONText.quote($1)) })
     }
 
     /// A generated table's visible rows at one site, and where they disagree with its states.
@@ -149,7 +145,7 @@ public struct Verifier: Sendable {
         }
         let states = try applier.readStatePage(connection, after: nil, limit: Int(Int32.max)).states
         var problems: [String] = []
-        func prefix(_ key: [String]) -> String { "site=\(site) table=\(table.name.name.name) key=\(declaredKeyJSON(table, key))" }
+        func prefix(_ key: [String]) -> String { "site=\(site) table=\(table.name.name.name) key=\(table.keyJSON(key))" }
         for (key, reason) in states.unreadable {
             problems.append("\(prefix(key)) metadata=unreadable reason=\(JSONText.quote(reason))")
         }

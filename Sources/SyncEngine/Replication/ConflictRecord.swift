@@ -31,9 +31,7 @@ struct ConflictRecord: Sendable, Equatable {
         self.id = conflict.id
         self.kind = kind
         self.tableName = table.name.schema.name == BuiltInTables.schema ? table.name.name.name : table.name.description
-        self.keyJSON = JSONText.object(zip(table.key, conflict.key).map { (column, value) in
-            (column.name.name, JSONText.quote(value))
-        })
+        self.keyJSON = table.keyJSON(conflict.key)
         self.detail = conflict.detail
     }
 
