@@ -247,6 +247,14 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
     }
 
     private func install(_ table: CaptureTable) async throws {
+        try await createTable(table)
+        let script = try CaptureDDL.script(for: table) + CaptureDDL.recordCountDispatcher(for: [table])
+        let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
+        defer { connection.close() }
+        try connection.execute(script: script, label: "install generated capture")
+    }
+
+    private func createTable(_ table: CaptureTable) async throws {
         try await fixture.sql(
             "web",
             """
@@ -254,10 +262,62 @@ final class GeneratedCaptureConformanceTests: XCTestCase {
                 reserved numeric(12,3) NOT NULL DEFAULT 0, price text, "lastSold" numeric, first_seen text, status text,
                 till_note text DEFAULT 'mine', sold_at timestamptz, PRIMARY KEY (item_id, store_id, lot))
             """)
-        let script = try CaptureDDL.script(for: table) + CaptureDDL.recordCountDispatcher(for: [table])
+    }
+
+    /// Rows a table held before its capture was installed are seeded (`CaptureDDL.seedScript`)
+    /// exactly as the trigger captures an INSERT of them: same state fields but the stamps, and
+    /// one outbox record each. A status outside the list refuses the seed.
+    func testRowsHeldBeforeCaptureAreSeededAsTheTriggerCapturesTheirInsert() async throws {
+        let seeded = try Self.conformanceTable("StockItem", rows: .mutable(delete: .refuse))
+        let captured = try Self.conformanceTable("cart_line", rows: .mutable(delete: .addWins))
+        var rng = SeededGenerator(seed: 0x5EED_0001)
+        var rows: [String] = []
+        for index in 0..<40 {
+            func maybe(_ text: String) -> String { Bool.random(using: &rng) ? text : "NULL" }
+            let status = Self.statuses.randomElement(using: &rng)!
+            rows.append(
+                "(\(index), 's\(index % 3)', 'L', \(Int.random(in: -5...50, using: &rng)), \(Int.random(in: 0...9999, using: &rng)) / 1000.0, "
+                    + "\(maybe("'p\(index)'")), \(maybe(String(Int.random(in: 1...99, using: &rng)))), \(maybe("'f\(index)'")), "
+                    + "\(maybe("'\(status)'")), 'note', \(maybe("'2026-0\(1 + index % 9)-01 10:00+02'")))")
+        }
+        let values = rows.joined(separator: ", ")
+        let columns = "(item_id, store_id, lot, qty, reserved, price, \"lastSold\", first_seen, status, till_note, sold_at)"
+        try await createTable(seeded)
+        try await fixture.sql("web", "INSERT INTO \(seeded.name.sql) \(columns) VALUES \(values)")
         let connection = try PostgresConnection.connect(conninfo: fixture.conninfo("web"), applicationName: "conformance")
         defer { connection.close() }
-        try connection.execute(script: script, label: "install generated capture")
+        try connection.execute(
+            script: try CaptureDDL.stateTable(seeded) + "\n" + CaptureDDL.captureScript(for: seeded) + CaptureDDL.seedScript(for: seeded),
+            label: "install and seed")
+        try await install(captured)
+        try await fixture.sql("web", "INSERT INTO \(captured.name.sql) \(columns) VALUES \(values)")
+
+        let fields = try seeded.stateFields().filter { !$0.name.name.hasSuffix("hlc") }.map { "s.\($0.name.quoted)::text" }
+        func states(_ table: CaptureTable) async throws -> [[String?]] {
+            try await fixture.sql(
+                "web", "SELECT \(fields.joined(separator: ", ")) FROM \(try CaptureNames.stateTable(table.name).sql) AS s ORDER BY item_id, store_id, lot")
+        }
+        let fromSeed = try await states(seeded)
+        let fromTrigger = try await states(captured)
+        XCTAssertEqual(fromSeed.count, 40)
+        XCTAssertEqual(fromSeed, fromTrigger)
+        let stamps = try await fixture.value(
+            "web", "SELECT count(DISTINCT max_hlc) FROM \(try CaptureNames.stateTable(seeded.name).sql) WHERE max_hlc > 0")
+        XCTAssertEqual(stamps, "1", "one stamp for the whole seed")
+        let records = try await fixture.value("web", "SELECT count(*) FROM omnisync.outbox WHERE table_id = \(seeded.id.rawValue)")
+        XCTAssertEqual(records, "40")
+        // Seeding again finds nothing to do.
+        try connection.execute(script: try CaptureDDL.seedScript(for: seeded), label: "seed again")
+        let again = try await fixture.value("web", "SELECT count(*) FROM omnisync.outbox WHERE table_id = \(seeded.id.rawValue)")
+        XCTAssertEqual(again, "40")
+
+        // A status the list does not have refuses the whole seed.
+        try await fixture.sql("web", "DROP TRIGGER capture ON \(seeded.name.sql)")
+        try await fixture.sql("web", "INSERT INTO \(seeded.name.sql) (item_id, store_id, lot, status) VALUES (999, 's', 'L', 'shipped')")
+        XCTAssertThrowsError(try connection.execute(script: try CaptureDDL.seedScript(for: seeded), label: "seed a bad status")) { error in
+            XCTAssertEqual((error as? PostgresError)?.sqlState, "23514", "\(error)")
+            XCTAssertTrue("\(error)".contains("shipped"), "\(error)")
+        }
     }
 
     func storedState(_ table: CaptureTable, key: [String]) async throws -> ReplicatedRow? {

@@ -19,7 +19,12 @@ import MergeCore
 public enum CaptureDDL {
     /// The whole script for one table.
     public static func script(for table: CaptureTable) throws(SyntaxError) -> String {
-        var parts = [try stateTable(table), try captureFunction(table)]
+        try stateTable(table) + "\n\n" + captureScript(for: table)
+    }
+
+    /// The functions and triggers alone, for a table whose state table exists.
+    public static func captureScript(for table: CaptureTable) throws(SyntaxError) -> String {
+        var parts = [try captureFunction(table)]
         if table.replicated.contains(where: { [.greatest, .least].contains($0.column.rule) }) {
             parts.append(try clampFunction(table))
         }
@@ -30,7 +35,7 @@ public enum CaptureDDL {
 
     // MARK: - State table
 
-    static func stateTable(_ table: CaptureTable) throws(SyntaxError) -> String {
+    public static func stateTable(_ table: CaptureTable) throws(SyntaxError) -> String {
         let name = try CaptureNames.stateTable(table.name)
         var lines = table.key.map { "    \($0.name.quoted) \($0.type.name) NOT NULL," }
         for field in try table.stateFields() {

@@ -152,7 +152,11 @@ public enum TableResolver {
             return .init(identifier, SQLType(column.type))
         }
         let fatalFound = problems.contains { $0.severity == .fatal }
-        let table = fatalFound ? nil : CaptureTable(id: spec.id, name: name, key: key, columns: columns, rows: spec.rows)
+        // A declared table's columns by name, not by position: a column dropped and added again at
+        // one site moves to the end of its table there, and the sites must still agree on what they
+        // capture. The built-in tables keep their order, which their released migrations have.
+        let ordered = spec.isBuiltIn ? columns : columns.sorted { $0.name < $1.name }
+        let table = fatalFound ? nil : CaptureTable(id: spec.id, name: name, key: key, columns: ordered, rows: spec.rows)
         return (table, problems)
     }
 }
@@ -160,4 +164,41 @@ public enum TableResolver {
 /// `name` double-quoted, for messages that show SQL to type.
 private func quote(_ name: String) -> String {
     (try? SQLIdentifier(exactly: name))?.quoted ?? name
+}
+
+extension TableResolver {
+    /// What changed at a site since `migrate` installed `installed` there: a column the
+    /// application added (not replicated until migrate covers it), a column whose type changed, and
+    /// a replicated column that is gone (its rows from other sites are held at this site).
+    public static func drift(installed: CaptureTable, resolved: CaptureTable?, facts: TableFacts?) -> [CheckProblem] {
+        guard let facts else { return [] }  // the missing table is reported by `resolve`
+        let name = installed.name
+        let present = Set(facts.columns.map(\.name))
+        var problems: [CheckProblem] = []
+        for column in installed.columns where column.rule != .local && !present.contains(column.name.name) {
+            problems.append(CheckProblem(
+                .fatal, table: name, column: column.name.description,
+                message: "the column was replicated when omnisync migrate last ran and is gone from this site;"
+                    + " changes of its rows from other sites are quarantined here",
+                fix: "restore it (ALTER TABLE \(name.sql) ADD COLUMN \(column.name.quoted) \(column.type.name)), then run omnisync migrate"))
+        }
+        guard let resolved else { return problems }
+        let before = Dictionary(installed.columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for column in resolved.columns {
+            guard let old = before[column.name] else {
+                problems.append(CheckProblem(
+                    .warning, table: name, column: column.name.description,
+                    message: "the column was added after omnisync migrate: it is not replicated yet",
+                    fix: "declare its rule if it is not lww (column.\(column.name.description) = …), then run omnisync migrate"))
+                continue
+            }
+            if old.type != column.type {
+                problems.append(CheckProblem(
+                    .warning, table: name, column: column.name.description,
+                    message: "the column's type is \(column.type.name), was \(old.type.name) when omnisync migrate last ran",
+                    fix: "make it alike at every site, then run omnisync migrate"))
+            }
+        }
+        return problems
+    }
 }
