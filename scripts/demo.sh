@@ -45,7 +45,23 @@ for i in 0 1 2; do
   # The daemon logs in as its own role, so the demo can cut a store off without stopping it.
   psql "$admin" -qAtc "CREATE ROLE omnisync LOGIN SUPERUSER" >/dev/null
   conn[${sites[$i]}]="${admin/dbname=postgres/dbname=$db}"
+  # The point of sale's own inventory table, as the retailer's software created it long ago.
+  psql "${conn[${sites[$i]}]}" -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE SCHEMA pos;
+CREATE TABLE pos.inventory (
+    id serial PRIMARY KEY,
+    item_id text NOT NULL,
+    store_id text NOT NULL,
+    qty numeric(10,3) NOT NULL DEFAULT 0,
+    price numeric(10,2),
+    last_sold_at timestamptz,
+    till_note text,
+    UNIQUE (item_id, store_id)
+);
+SQL
 done
+# store-a already sells loose coffee by weight, from before omnisync.
+psql "${conn[store-a]}" -qAtc "INSERT INTO pos.inventory (item_id, store_id, qty, price) VALUES ('coffee-kg', 'store-a', 12.500, 18.90)" >/dev/null
 
 cat >"$dir/omnisync.conf" <<EOF
 [daemon]
@@ -60,6 +76,15 @@ conninfo = ${conn[store-a]/user=postgres/user=omnisync}
 
 [site store-b]
 conninfo = ${conn[store-b]/user=postgres/user=omnisync}
+
+# The point of sale's own table, merged column by column.
+[table pos.inventory]
+key = item_id, store_id
+column.id = local
+column.qty = counter
+column.last_sold_at = greatest
+column.till_note = local
+check.negative_stock = qty >= 0
 EOF
 say "configuration: $dir/omnisync.conf"
 
@@ -84,7 +109,10 @@ converge() { # waits until omnisync verify passes
 }
 stock="SELECT sku, location, 'on_hand=' || on_hand FROM retail.stock ORDER BY 1, 2"
 
-step "omnisync migrate: install the schema and record each site's name"
+step "omnisync check: is the point of sale's own table ready to be replicated?"
+"$bin" check -c "$dir/omnisync.conf" 2>&1 | sed 's/^/   /' || true
+
+step "omnisync migrate: install the schema, record each site's name, capture pos.inventory"
 "$bin" migrate -c "$dir/omnisync.conf" 2>&1 | sed 's/^/   /'
 
 step "omnisync run: the daemon starts and listens to every site"
@@ -156,6 +184,17 @@ wait "$earned" "$redeemed"
 converge
 show "points: 100 + 25 - 40 = 85 everywhere:" "SELECT customer_id, 'points=' || points FROM retail.loyalty"
 
+step "Both channels redeem more points than the customer has, at the same moment"
+at web "UPDATE retail.loyalty SET points = points - 60 WHERE customer_id = 'cust-77'" &
+earned=$!
+at store-a "UPDATE retail.loyalty SET points = points - 50 WHERE customer_id = 'cust-77'" &
+redeemed=$!
+wait "$earned" "$redeemed"
+converge
+show "85 - 60 - 50: both redemptions count, everywhere, and an over_redeem conflict for a person:" \
+  "SELECT customer_id, 'points=' || points FROM retail.loyalty"
+"$bin" conflicts -c "$dir/omnisync.conf" | grep over_redeem | sed 's/^/     /'
+
 step "Click and collect: store-a hands order o-1002 over while its line is down, and the web cancels it"
 at web "INSERT INTO retail.order_status VALUES ('o-1002', 'placed', 'store-a')"
 converge
@@ -170,6 +209,18 @@ show "collected everywhere (a status only moves forward), and a conflict for a p
   "SELECT order_id, status, location FROM retail.order_status"
 say "omnisync conflicts:"
 "$bin" conflicts -c "$dir/omnisync.conf" | sed 's/^/     /'
+
+step "The point of sale's own table: coffee sold by weight at two tills, a price change at head office"
+inventory="SELECT item_id, store_id, 'qty=' || qty, 'price=' || price, 'till_note=' || coalesce(till_note, '-') FROM pos.inventory ORDER BY 1, 2"
+show "store-a's coffee, there before omnisync, is everywhere:" "$inventory"
+at store-a "UPDATE pos.inventory SET qty = qty - 1.250, last_sold_at = now(), till_note = 'scale 2' WHERE item_id = 'coffee-kg'" &
+sold=$!
+at store-b "UPDATE pos.inventory SET qty = qty - 0.755, last_sold_at = now() WHERE item_id = 'coffee-kg'" &
+sold_b=$!
+wait "$sold" "$sold_b"
+at web "UPDATE pos.inventory SET price = 19.50 WHERE item_id = 'coffee-kg'"
+converge
+show "12.500 - 1.250 - 0.755 = 10.495 kg, to the gram, the new price everywhere, till notes stay local:" "$inventory"
 
 step "omnisync verify: every site holds the same state"
 "$bin" verify -c "$dir/omnisync.conf" | sed 's/^/   /'

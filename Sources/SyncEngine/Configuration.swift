@@ -39,17 +39,18 @@ public struct Configuration: Sendable, Equatable {
         catalog.tables.filter { !$0.isBuiltIn }
     }
 
-    /// Declared tables are checked (`omnisync check`) but not replicated yet: a configuration that
-    /// declares one, or changes a built-in table's route or checks, is refused by every other
-    /// command rather than run as if the section were not there.
+    /// Routes other than `all` are parsed and checked but not supported yet, nor routes and checks
+    /// of the retail tables: every command but `omnisync check` refuses them, rather than run as if
+    /// the key were not there.
     public func requireOnlyBuiltInReplication() throws(ConfigurationError) {
         for declaration in tables {
             switch declaration {
             case .table(let spec):
-                throw ConfigurationError(
-                    file: path, line: spec.line, key: nil,
-                    message: "[table \(spec.name)]: declared tables are checked by 'omnisync check' but not yet"
-                        + " replicated by this version; remove the section to run")
+                guard spec.route == .all else {
+                    throw ConfigurationError(
+                        file: path, line: spec.line, key: "route",
+                        message: "[table \(spec.name)]: only 'route = all' is supported by this version; remove the key or set it to all")
+                }
             case .builtIn(let override):
                 let route = override.route ?? .all
                 guard route == .all, override.checks.isEmpty else {
@@ -69,8 +70,8 @@ public struct Configuration: Sendable, Equatable {
     /// Reads and validates the file at `path`. A missing or unreadable file is an error that
     /// names the file and the reason.
     ///
-    /// A file that declares tables is refused (see `requireOnlyBuiltInReplication`) unless
-    /// `allowingDeclaredTables`, which only `omnisync check` passes.
+    /// A file with what this version cannot replicate yet is refused (see
+    /// `requireOnlyBuiltInReplication`) unless `allowingDeclaredTables`, which only `omnisync check` passes.
     public static func load(path: String, allowingDeclaredTables: Bool = false) throws(ConfigurationError) -> Configuration {
         let text = try readText(path: path)
         let configuration = try parse(text, path: path)

@@ -13,7 +13,7 @@ public struct ConfigurationChange: Sendable, Equatable {
     }
 
     /// What differs from `old` to `new`: `[daemon]` keys in the table's order, then sites by
-    /// name. Where a section sits in the file (its line) is not a change.
+    /// name, then the table catalog. Where a section sits in the file (its line) is not a change.
     public static func between(_ old: Configuration, _ new: Configuration) -> [ConfigurationChange] {
         var changes: [ConfigurationChange] = []
         for setting in ConfigurationSettings.all where setting.section == .daemon {
@@ -37,6 +37,11 @@ public struct ConfigurationChange: Sendable, Equatable {
                     changed.contains { $0.onReload == .renewsConnections } ? .renewsConnections : .inPlace
                 changes.append(ConfigurationChange(name: section, effect: effect))
             }
+        }
+        if old.catalog.hash != new.catalog.hash {
+            // Declared tables added, removed or changed: every session reads the installed tables
+            // again (after `omnisync migrate`, which installs them).
+            changes.append(ConfigurationChange(name: "[table] sections", effect: .renewsConnections))
         }
         return changes
     }

@@ -10,6 +10,12 @@ struct MigrateCommand: Subcommand {
         "in the one named by --site. Safe to repeat: a site already up to date is left alone.",
         "Each site's name is recorded in its database, and a database that already belongs to",
         "another site name is refused. An unreachable site does not stop the others.",
+        "",
+        "Declared tables ([table SCHEMA.NAME]) are checked first at every site, as",
+        "'omnisync check' does: if any problem is fatal, nothing is changed anywhere (exit 78).",
+        "Then each table gets its state table, capture triggers and count function, and the",
+        "rows it already holds are captured as that site's inserts. After a migrate that changes",
+        "declarations, reload the daemon (omnisync reload).",
     ]
     static let site = OptionSpec(long: "site", valueName: "NAME", help: "migrate only this site")
     static let options = [site]
@@ -18,7 +24,7 @@ struct MigrateCommand: Subcommand {
         .failure: "a migration failed",
         .usage: "bad usage, or --site names no site of the configuration",
         .unavailable: "a site could not be reached (the others were migrated)",
-        .config: "configuration error, or a database belongs to another site name",
+        .config: "configuration error, a database of another site, or a fatal check problem",
     ]
     static let example = "omnisync migrate -c /etc/omnisync/omnisync.conf --site store-042"
 
@@ -36,6 +42,14 @@ struct MigrateCommand: Subcommand {
         let handler = StderrLogHandler(
             minimumLevel: configuration.daemon.logLevel, format: configuration.daemon.logFormat)
         let migrator = Migrator(configuration: configuration, logger: Logger(handler: handler))
+        if !configuration.declaredTables.isEmpty {
+            // Every site first: a fatal problem at one changes nothing at any.
+            let report = await DeclarationCheck(configuration: configuration).run(siteName: siteName)
+            if report.hasFatal {
+                for line in report.render() { Console.err(line) }
+                throw .configuration(message: "declared tables have fatal problems; nothing was migrated")
+            }
+        }
 
         var belongsElsewhere = false
         var failed = false
@@ -58,6 +72,7 @@ struct MigrateCommand: Subcommand {
                 Console.err("omnisync: site \(result.site): migration failed: \(message)")
                 failed = true
             }
+            for change in result.tableChanges { Console.out("\(result.site): \(change)") }
         }
         // The status names the most serious problem: a database given to the wrong site, then
         // a failed migration, then a site that was merely out of reach.

@@ -75,12 +75,12 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("site store-gone unreachable"), result.stderr)
     }
 
-    func testOtherCommandsRefuseDeclaredTablesTheyCannotReplicateYet() throws {
-        let path = try config("[table pos.inventory]\nkey = item_id, store_id\ncolumn.id = local\n")
+    func testOtherCommandsRefuseRoutesTheyCannotFollowYet() throws {
+        let path = try config("[table pos.inventory]\nkey = item_id, store_id\ncolumn.id = local\nroute = location store_id\n")
         for command in [["migrate"], ["status"], ["verify"]] {
             let result = try SyncFixture.omnisync(command + ["-c", path])
             XCTAssertEqual(result.status, 78, "\(command): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("not yet replicated by this version"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("only 'route = all' is supported"), result.stderr)
         }
         let badKey = try config("[table pos.inventory]\nkey = item_id, store_id\ncolumn.qty = counters\n")
         let result = try SyncFixture.omnisync(["check", "-c", badKey])

@@ -90,6 +90,12 @@ final class CLIHelpTests: XCTestCase {
         Each site's name is recorded in its database, and a database that already belongs to
         another site name is refused. An unreachable site does not stop the others.
 
+        Declared tables ([table SCHEMA.NAME]) are checked first at every site, as
+        'omnisync check' does: if any problem is fatal, nothing is changed anywhere (exit 78).
+        Then each table gets its state table, capture triggers and count function, and the
+        rows it already holds are captured as that site's inserts. After a migrate that changes
+        declarations, reload the daemon (omnisync reload).
+
         Options:
           -c, --config FILE   configuration file (default: /etc/omnisync/omnisync.conf)
               --site NAME     migrate only this site
@@ -100,7 +106,7 @@ final class CLIHelpTests: XCTestCase {
           1   a migration failed
           64  bad usage, or --site names no site of the configuration
           69  a site could not be reached (the others were migrated)
-          78  configuration error, or a database belongs to another site name
+          78  configuration error, a database of another site, or a fatal check problem
 
         Example:
           omnisync migrate -c /etc/omnisync/omnisync.conf --site store-042

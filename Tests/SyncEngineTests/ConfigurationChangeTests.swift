@@ -1,4 +1,5 @@
 import DaemonKit
+import Foundation
 import SyncEngine
 import XCTest
 
@@ -74,5 +75,17 @@ final class ConfigurationChangeTests: XCTestCase {
         let new = try configuration("# the chain's sites\n\n[site store-1]\nconninfo = dbname=pos\n\n[site web]\nconninfo = dbname=shop\n")
         XCTAssertNotEqual(old.sites.map(\.line), new.sites.map(\.line))
         XCTAssertEqual(ConfigurationChange.between(old, new), [])
+    }
+
+    func testDeclaredTablesChangedRenewConnectionsAndMovedOnesDoNot() throws {
+        let table = "\n\n[table pos.inventory]\nkey = id\ncolumn.qty = counter\n"
+        let old = try configuration(sites + table)
+        XCTAssertEqual(ConfigurationChange.between(try configuration(sites), old), [
+            ConfigurationChange(name: "[table] sections", effect: .renewsConnections),
+        ])
+        let moved = try configuration("[daemon]\n\n\n" + sites + table)
+        XCTAssertEqual(ConfigurationChange.between(old, moved), [], "where the section sits is not a change")
+        let ruled = try configuration(sites + table.replacingOccurrences(of: "counter", with: "lww"))
+        XCTAssertEqual(ConfigurationChange.between(old, ruled).map(\.name), ["[table] sections"])
     }
 }

@@ -43,12 +43,15 @@ final class ConfigurationTableTests: XCTestCase {
         }
     }
 
-    func testOnlyCheckTakesADeclaredTableForNow() throws {
+    func testOnlyCheckTakesARouteOtherThanAllForNow() throws {
         let declared = try Configuration.parse(sites + "[table pos.inventory]\nkey = id\n", path: "x.conf")
-        XCTAssertThrowsError(try declared.requireOnlyBuiltInReplication()) { error in
+        XCTAssertNoThrow(try declared.requireOnlyBuiltInReplication(), "a declared table with route all replicates")
+        let located = try Configuration.parse(sites + "[table pos.inventory]\nkey = id, store\nroute = location store\n", path: "x.conf")
+        XCTAssertThrowsError(try located.requireOnlyBuiltInReplication()) { error in
             let error = error as? ConfigurationError
             XCTAssertEqual(error?.line, 7)
-            XCTAssertTrue(error?.message.contains("not yet replicated") ?? false, "\(String(describing: error))")
+            XCTAssertEqual(error?.key, "route")
+            XCTAssertTrue(error?.message.contains("only 'route = all' is supported") ?? false, "\(String(describing: error))")
         }
         let routed = try Configuration.parse(sites + "[table retail.stock]\nroute = all\n", path: "x.conf")
         XCTAssertNoThrow(try routed.requireOnlyBuiltInReplication(), "route = all is what the retail tables do already")

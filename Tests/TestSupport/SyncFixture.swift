@@ -28,17 +28,25 @@ public final class SyncFixture: Sendable {
     /// configuration file and migrates every site.
     public static func make(
         sites: [String] = ["web", "store-a", "store-b"], batchSize: Int = 1000, pollIntervalMs: Int = 500,
-        migrate: Bool = true
+        migrate: Bool = true, tables: String = "", applicationSchema: String? = nil
     ) async throws -> SyncFixture {
         let clusters = try TestClusters.fromEnvironment()
         var conninfos: [String] = []
         for index in sites.indices {
             conninfos.append(try clusters.createDatabase(cluster: index % clusters.count, prefix: "sync"))
         }
+        if let applicationSchema {
+            // The application's own tables exist before omnisync is installed, as in a real shop.
+            for conninfo in conninfos {
+                let connection = try PostgresConnection.connect(conninfo: conninfo, applicationName: "fixture")
+                defer { connection.close() }
+                try connection.execute(script: applicationSchema, label: "application schema")
+            }
+        }
         let directory = NSTemporaryDirectory() + "omnisync-fixture-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/omnisync.conf"
-        try configText(sites: sites, conninfos: conninfos, batchSize: batchSize, pollIntervalMs: pollIntervalMs)
+        try (configText(sites: sites, conninfos: conninfos, batchSize: batchSize, pollIntervalMs: pollIntervalMs) + tables)
             .write(toFile: path, atomically: true, encoding: .utf8)
         let configuration = try Configuration.load(path: path)
         let fixture = SyncFixture(

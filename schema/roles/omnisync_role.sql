@@ -18,7 +18,9 @@
 --   omnisync.cursors    where each source's changes are applied up to (written at the target)
 --   omnisync.delivery_acks  what each target has received (written at the source)
 --   omnisync.conflicts  records conflicts; `omnisync conflicts resolve` marks them resolved
---   omnisync.site, omnisync.schema_migrations  read to check the site's name and schema version
+--   omnisync.site, omnisync.schema_migrations, omnisync.declared_table  read to check the site's
+--                       name, schema version and the declared tables migrate installed
+--   declared tables     (each [table] of the configuration) as the retail tables, and their states
 -- It owns nothing, creates nothing and never runs DDL: the capture triggers are SECURITY DEFINER
 -- functions of the owner, so applications' writes are captured whoever makes them.
 
@@ -70,5 +72,12 @@ GRANT SELECT, INSERT, UPDATE
 GRANT SELECT, DELETE ON omnisync.outbox TO :"role";
 -- Held rows are counted, released on retry and discarded by a person through the daemon's role.
 GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.quarantine TO :"role";
+
+-- The application's declared tables and their states, as migrate installed them (names quoted).
+-- Run the script again after a migrate that declares a new table.
+GRANT SELECT ON omnisync.declared_table TO :"role";
+SELECT DISTINCT format('GRANT USAGE ON SCHEMA %I TO %I', (parse_ident(name))[1], :'role') FROM omnisync.declared_table \gexec
+SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', name, :'role') FROM omnisync.declared_table ORDER BY table_id \gexec
+SELECT format('GRANT SELECT, INSERT, UPDATE ON %s TO %I', state_table, :'role') FROM omnisync.declared_table ORDER BY table_id \gexec
 
 COMMIT;

@@ -66,6 +66,10 @@ actor Link {
 
     nonisolated var name: String { "\(source.name)>\(target.name)" }
 
+    /// The generated tables as the sites' sessions found them installed (read afresh each time:
+    /// a site's first session may add declared tables).
+    private nonisolated var tables: GeneratedTables { source.installed.current }
+
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
     nonisolated func wake() { wakeContinuation.yield() }
 
@@ -162,11 +166,12 @@ actor Link {
     private func deliverPage(after cursor: LinkCursor) async throws(SideFailure) -> PageStep {
         let limit = batchSize
         let pages = source.pages
+        let tables = self.tables
         let page = try await onSource { connection in
             // Runs on the source's feed thread, after any read another link queued first.
             if let shared = pages.page(after: cursor, limit: limit) { return shared }
             let generation = pages.generation
-            let page = try ChangeFeed.readPage(connection, after: cursor, limit: limit)
+            let page = try ChangeFeed.readPage(connection, after: cursor, limit: limit, tables: tables)
             pages.store(page, after: cursor, limit: limit, generation: generation)
             return page
         }
@@ -227,10 +232,11 @@ actor Link {
         let result: ApplyResult
         do {
             let lookUp = !quarantineEmpty || !quarantine.isEmpty || !batch.rejected.isEmpty
+            let tables = self.tables
             result = try await onTarget {
                 try Applier.apply(
                     $0, target: targetName, source: sourceName, batch: batch, cursor: cursor, quarantine: quarantine,
-                    lookUpQuarantine: lookUp)
+                    lookUpQuarantine: lookUp, tables: tables)
             }
         } catch {
             guard let cause = error.rowError else { throw error }
@@ -258,6 +264,7 @@ actor Link {
     ) async throws(SideFailure) -> ApplyResult {
         logger.info("batch failed, applying row by row", [LogKey.error: cause.summary])
         let (targetName, sourceName) = (target.name, source.name)
+        let tables = self.tables
         var failed: [QuarantineEntry] = []
         var total = ApplyOutcome()
         // Every row of the batch on its own: v1's tables, then those whose capture is generated.
@@ -275,7 +282,7 @@ actor Link {
         for (tableID, key, single) in singles {
             do throws(SideFailure) {
                 let result = try await onTarget {
-                    try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil)
+                    try Applier.apply($0, target: targetName, source: sourceName, batch: single, cursor: nil, tables: tables)
                 }
                 // Without a cursor there is no compare-and-set to find moved.
                 guard case .applied(let outcome) = result else { continue }
@@ -294,7 +301,8 @@ actor Link {
         let remainder = ChangeBatch(states: [:], rejected: batch.rejected)
         let entries = quarantine + failed
         let last = try await onTarget {
-            try Applier.apply($0, target: targetName, source: sourceName, batch: remainder, cursor: cursor, quarantine: entries)
+            try Applier.apply(
+                $0, target: targetName, source: sourceName, batch: remainder, cursor: cursor, quarantine: entries, tables: tables)
         }
         guard case .applied(let outcome) = last else { return last }
         total.newlyQuarantined += outcome.newlyQuarantined
@@ -304,13 +312,14 @@ actor Link {
     /// Ships again the current state of rows a person asked to retry.
     private func retryQuarantined() async throws(SideFailure) {
         let sourceName = source.name
+        let tables = self.tables
         let (held, records) = try await onTarget {
-            (try Quarantine.count($0, source: sourceName), try Quarantine.retries($0, source: sourceName))
+            (try Quarantine.count($0, source: sourceName), try Quarantine.retries($0, source: sourceName, tables: tables))
         }
         quarantineEmpty = held.all == 0
         setLockWaits(held.waitingOnLock)
         guard !records.isEmpty else { return }
-        let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
+        let batch = try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) }
         let outcome = try await applyUncursored(batch)
         logger.notice("quarantine retried", [LogKey.count: records.count, "released": outcome.released])
         report(outcome: outcome)
@@ -323,10 +332,11 @@ actor Link {
         lockRetryDelay = min(lockRetryDelay * 2, Link.lockRetryLongest)
         nextLockRetry = .now + lockRetryDelay
         let sourceName = source.name
-        let records = try await onTarget { try Quarantine.lockWaits($0, source: sourceName) }
+        let tables = self.tables
+        let records = try await onTarget { try Quarantine.lockWaits($0, source: sourceName, tables: tables) }
         var still = 0
         if !records.isEmpty {
-            let batch = try await onSource { try ChangeFeed.readStates($0, records: records) }
+            let batch = try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) }
             let outcome = try await applyUncursored(batch)
             report(outcome: outcome)
             still = outcome.waitingOnLock
@@ -365,16 +375,17 @@ actor Link {
     }
 
     private func report(outcome: ApplyOutcome) {
+        let tables = self.tables
         for key in outcome.newlySetAside {
-            let table = GeneratedTables.name(ofTable: key.tableID)
+            let table = tables.name(ofTable: key.tableID)
             logger.info("row set aside, locked at site", ["table": table ?? "table_id \(key.tableID)"])
             if logger.isEnabled(.debug) {
                 logger.debug(
-                    "row set aside, key", ["table": table ?? "table_id \(key.tableID)", LogKey.key: key.description])
+                    "row set aside, key", ["table": table ?? "table_id \(key.tableID)", LogKey.key: key.description(in: tables)])
             }
         }
         for key in outcome.lockReleased {
-            let table = GeneratedTables.name(ofTable: key.tableID)
+            let table = tables.name(ofTable: key.tableID)
             logger.info("row released, lock gone", ["table": table ?? "table_id \(key.tableID)"])
         }
         if !outcome.newlySetAside.isEmpty || !outcome.lockReleased.isEmpty {
@@ -394,8 +405,8 @@ actor Link {
             logger.warning(
                 "row quarantined",
                 [
-                    "table": GeneratedTables.name(ofTable: entry.tableID) ?? "table_id \(entry.tableID)",
-                    LogKey.key: GeneratedTables.keyJSON(ofTable: entry.tableID, entry.key) ?? entry.key.description,
+                    "table": tables.name(ofTable: entry.tableID) ?? "table_id \(entry.tableID)",
+                    LogKey.key: tables.keyJSON(ofTable: entry.tableID, entry.key) ?? entry.key.description,
                     "reason": entry.loggedReason,
                 ])
         }
@@ -430,8 +441,9 @@ actor Link {
                 after = last
             }
         }
-        for id in GeneratedTables.builtIn.ids {
-            guard let applier = GeneratedTables.builtIn.applier(id) else { continue }
+        let tables = self.tables
+        for id in tables.ids {
+            guard let applier = tables.applier(id) else { continue }
             var after: [String]?
             while !stopping() {
                 let from = after
@@ -453,7 +465,7 @@ actor Link {
         if stopping() { return .kept }
         let first = CursorUpdate(source: source.name, expected: nil, next: LinkCursor(done: snapshot), delivered: 0)
         let stored = try await onTarget {
-            try Applier.apply($0, target: targetName, source: sourceName, batch: ChangeBatch(), cursor: first)
+            try Applier.apply($0, target: targetName, source: sourceName, batch: ChangeBatch(), cursor: first, tables: tables)
         }
         if case .cursorMoved(let actual) = stored { return adopt(movedCursor: actual) }
         persisted = first.next

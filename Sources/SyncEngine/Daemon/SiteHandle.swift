@@ -16,6 +16,8 @@ final class SiteHandle: Sendable {
     let health: SiteHealth
     /// Pages of this site's outbox read by one of its links, for the others.
     let pages: SharedPages
+    /// The engine's generated tables, to which each verified session adds what it found installed.
+    let installed: InstalledTables
     /// Backend PIDs of connections already checked by `SiteIdentity`.
     private let verifiedBackends = Mutex<Set<Int32>>([])
 
@@ -53,7 +55,8 @@ final class SiteHandle: Sendable {
     ]
 
     /// `readers`: how many links read this site's outbox (one per other site).
-    init(config: SiteConfig, logger: Logger, readers: Int) {
+    init(config: SiteConfig, logger: Logger, readers: Int, installed: InstalledTables) {
+        self.installed = installed
         name = config.name
         conninfo = config.conninfo
         feed = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/feed", setup: SiteHandle.feedSetup)
@@ -73,6 +76,14 @@ final class SiteHandle: Sendable {
                 let pid = connection.backendPID
                 if !verifiedBackends.withLock({ $0.contains(pid) }) {
                     if let problem = try SiteIdentity.problem(connection, site: name) { return .failure(problem) }
+                    switch try DeclaredTableRecords.read(connection, site: name, catalog: installed.catalog) {
+                    case .failure(let problem):
+                        return .failure(problem)
+                    case .success(let declared):
+                        if let message = installed.register(site: name, declared: declared) {
+                            return .failure(SiteProblem(site: name, message: message))
+                        }
+                    }
                     verifiedBackends.withLock { _ = $0.insert(pid) }
                 }
                 return .success(try body(connection))

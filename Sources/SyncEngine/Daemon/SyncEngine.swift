@@ -26,8 +26,9 @@ public final class SyncEngine: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.measuresBacklog = reportsStatus || configuration.daemon.metricsFile != nil
+        let installed = InstalledTables(catalog: configuration.catalog)
         let handles = configuration.sites.map {
-            SiteHandle(config: $0, logger: logger, readers: configuration.sites.count - 1)
+            SiteHandle(config: $0, logger: logger, readers: configuration.sites.count - 1, installed: installed)
         }
         sites = handles
         let stopped = stopped

@@ -45,9 +45,21 @@ public struct DeclarationCheck: Sendable {
         let tables = configuration.declaredTables
         let results = await SiteQueries(configuration: scoped).each(label: "check") { _, connection -> [CheckProblem] in
             var problems: [CheckProblem] = []
+            var installed: [QualifiedName: CaptureTable] = [:]
+            if try connection.query("SELECT to_regclass('omnisync.declared_table') IS NOT NULL", label: "look for declared tables")
+                .rows.first?[0] == "t"
+            {
+                for row in try connection.query(DeclaredTableRecords.select, label: "read declared tables").rows {
+                    if let table = try? CaptureTable(descriptionText: row[2] ?? "") { installed[table.name] = table }
+                }
+            }
             for spec in tables {
                 let facts = try TableIntrospector.facts(of: spec.name, connection: connection)
-                problems += TableResolver.resolve(spec, facts: facts).problems
+                let resolved = TableResolver.resolve(spec, facts: facts)
+                problems += resolved.problems
+                if let before = installed[spec.name] {
+                    problems += TableResolver.drift(installed: before, resolved: resolved.table, facts: facts)
+                }
             }
             return problems
         }

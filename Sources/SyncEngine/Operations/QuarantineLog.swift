@@ -70,24 +70,27 @@ public struct QuarantineLog: Sendable {
         """
 
     public func list() async -> QuarantineListing {
-        let results = await SiteQueries(configuration: configuration).each(label: "quarantine") { _, connection in
-            try connection.query(QuarantineLog.listQuery, [Quarantine.lockWaitReason], label: "list quarantine").rows
+        let catalog = configuration.catalog
+        let results = await SiteQueries(configuration: configuration).each(label: "quarantine") { site, connection in
+            // A site migrated for another catalog still lists its rows, the declared tables' by number.
+            let tables = (try? DeclaredTableRecords.tables(connection, site: site.name, catalog: catalog)) ?? .builtIn
+            return (tables, try connection.query(QuarantineLog.listQuery, [Quarantine.lockWaitReason], label: "list quarantine").rows)
         }
         var listing = QuarantineListing(entries: [], unreachable: [], anyReachable: false)
         for (site, result) in results {
             switch result {
             case .failure(let error):
                 listing.unreachable.append("\(site.name): \(SiteQueries.reason(error))")
-            case .success(let rows):
+            case .success(let (tables, rows)):
                 listing.anyReachable = true
                 for row in rows {
                     let tableID = Int(row[2] ?? "") ?? 0
-                    let key = RowKey(row[3] ?? "", (GeneratedTables.keyCount(ofTable: tableID) ?? 2) > 1 ? row[4] : nil)
+                    let key = tables.recordKey(ofTable: tableID, k1: row[3] ?? "", k2: row[4] ?? "")
                     listing.entries.append(
                         QuarantineListing.Entry(
                             id: "\(site.name):\(row[0] ?? "")", site: site.name, source: row[1] ?? "",
-                            table: GeneratedTables.name(ofTable: tableID) ?? "table_id \(tableID)",
-                            key: GeneratedTables.keyJSON(ofTable: tableID, key) ?? JSONText.quote(key.description),
+                            table: tables.name(ofTable: tableID) ?? "table_id \(tableID)",
+                            key: tables.keyJSON(ofTable: tableID, key) ?? JSONText.quote(key.description),
                             reason: row[5] ?? "", held: Int(row[6] ?? "") ?? 0, retryRequested: row[7] == "true",
                             firstSeen: row[8] ?? ""))
                 }

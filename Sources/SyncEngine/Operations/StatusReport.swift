@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 
 /// What `omnisync status` reports, read from the sites' own tables (works with the daemon down).
@@ -28,6 +29,9 @@ public struct StatusReport: Sendable, Equatable {
         /// Rows held in this site's quarantine (not counting rows waiting on a lock).
         public let quarantined: Int?
         public let peers: [Peer]
+        /// Declared tables that changed at the site since `migrate` (a column added, or a
+        /// replicated column gone), one line each with the fix.
+        public var tableDrift: [String] = []
     }
 
     public var sites: [Site]
@@ -52,6 +56,7 @@ public struct StatusReport: Sendable, Equatable {
                 let waiting = peer.waitingOnLock.flatMap { $0 > 0 ? ", \($0) waiting on a lock there" : nil } ?? ""
                 lines.append("  to \(peer.peer): \(count) undelivered\(age)\(waiting)")
             }
+            for drift in site.tableDrift { lines.append("  table \(drift)") }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -74,6 +79,7 @@ public struct StatusReport: Sendable, Equatable {
                 ("open_conflicts", site.openConflicts.map(String.init) ?? "null"),
                 ("quarantined", site.quarantined.map(String.init) ?? "null"),
                 ("peers", peers),
+                ("table_drift", "[" + site.tableDrift.map(JSONText.quote).joined(separator: ",") + "]"),
             ])
         }
         return JSONText.object([
@@ -99,6 +105,7 @@ public struct StatusCollector: Sendable {
         /// Rows waiting on a lock here, by source site.
         var lockWaits: [String: Int]?
         var cursors: [String: LinkCursor] = [:]
+        var tableDrift: [String] = []
     }
 
     public func collect() async -> StatusReport {
@@ -112,6 +119,20 @@ public struct StatusCollector: Sendable {
             facts.version = identity.version
             do {
                 try SiteIdentity.verify(connection, site: site.name)
+                let installed = try DeclaredTableRecords.read(connection, site: site.name, catalog: configuration.catalog)
+                switch installed {
+                case .failure(let problem):
+                    facts.identityProblem = problem.message
+                case .success(let tables):
+                    for table in tables {
+                        guard let spec = configuration.catalog.table(id: table.id) else { continue }
+                        let tableFacts = try TableIntrospector.facts(of: table.name, connection: connection)
+                        let resolved = TableResolver.resolve(spec, facts: tableFacts).table
+                        facts.tableDrift += TableResolver.drift(installed: table, resolved: resolved, facts: tableFacts).map {
+                            "\($0.column.map { "\(table.name) column \($0)" } ?? "\(table.name)"): \($0.message); fix: \($0.fix)"
+                        }
+                    }
+                }
             } catch let problem as SiteProblem {
                 facts.identityProblem = problem.message
             }
@@ -190,7 +211,7 @@ public struct StatusCollector: Sendable {
                     StatusReport.Site(
                         name: site.name, reachable: true, error: value.identityProblem, schemaVersion: value.version,
                         openConflicts: value.openConflicts, quarantined: value.quarantined,
-                        peers: value.identityProblem == nil ? peers : []))
+                        peers: value.identityProblem == nil ? peers : [], tableDrift: value.tableDrift))
             }
         }
         return StatusReport(sites: sites)

@@ -30,6 +30,8 @@ public struct Verifier: Sendable {
         var rows: [ReplicatedTable: [RowKey: [String?]]] = [:]
         /// The tables whose capture is generated, by table id.
         var declaredRows: [Int: [[String]: [String?]]] = [:]
+        /// The generated tables as installed at the site.
+        var tables = GeneratedTables.builtIn
         var problems: [String] = []
         var cursors: [String: LinkCursor?] = [:]
     }
@@ -47,9 +49,11 @@ public struct Verifier: Sendable {
     public func verify() async -> VerifyReport {
         let queries = SiteQueries(configuration: configuration)
         let names = configuration.sites.map(\.name)
+        let catalog = configuration.catalog
         let contents = await queries.each(label: "verify") { site, connection -> SiteContent in
             try SiteIdentity.verify(connection, site: site.name)
             var content = SiteContent()
+            content.tables = try DeclaredTableRecords.tables(connection, site: site.name, catalog: catalog)
             for table in ReplicatedTable.allCases {
                 let layout = TableLayout.of(table)
                 let result = try connection.query(Verifier.visibleQuery(layout), label: "read \(table.name)")
@@ -60,8 +64,8 @@ public struct Verifier: Sendable {
                 content.rows[table] = rows
                 content.problems += try Verifier.checkMetadata(connection, site: site.name, table: table, rows: rows)
             }
-            for id in GeneratedTables.builtIn.ids {
-                guard let applier = GeneratedTables.builtIn.applier(id) else { continue }
+            for id in content.tables.ids {
+                guard let applier = content.tables.applier(id) else { continue }
                 let (rows, problems) = try Verifier.readDeclared(connection, site: site.name, applier: applier)
                 content.declaredRows[id] = rows
                 content.problems += problems
@@ -118,8 +122,9 @@ public struct Verifier: Sendable {
                 lines.append("table=\(table.name) key=\(key.json(for: table)) \(rendered)")
             }
         }
-        for id in GeneratedTables.builtIn.ids {
-            guard let table = GeneratedTables.builtIn.applier(id)?.table else { continue }
+        let tables = sites[0].1.tables
+        for id in tables.ids {
+            guard let table = tables.applier(id)?.table else { continue }
             var keys = Set<[String]>()
             for (_, content) in sites { keys.formUnion(content.declaredRows[id]?.keys ?? [:].keys) }
             for key in keys.sorted(by: ApplyPlanner.keyPrecedes) {
@@ -127,7 +132,7 @@ public struct Verifier: Sendable {
                 let first = values[0].1
                 guard values.contains(where: { $0.1 != first }) else { continue }
                 let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
-                lines.append("table=\(table.name.name.name) key=\(table.keyJSON(key)) \(rendered)")
+                lines.append("table=\(tables.name(ofTable: id) ?? table.name.description) key=\(table.keyJSON(key)) \(rendered)")
             }
         }
         return lines

@@ -48,7 +48,8 @@ enum Applier {
     /// `.cursorMoved` when the cursor's compare-and-set failed, after rolling everything back.
     static func apply(
         _ connection: PostgresConnection, target: SiteName, source: SiteName, batch incoming: ChangeBatch,
-        cursor: CursorUpdate?, quarantine extra: [QuarantineEntry] = [], lookUpQuarantine: Bool = true
+        cursor: CursorUpdate?, quarantine extra: [QuarantineEntry] = [], lookUpQuarantine: Bool = true,
+        tables: GeneratedTables = .builtIn
     ) throws(PostgresError) -> ApplyResult {
         try connection.transaction(label: "apply batch") { transaction throws(PostgresError) -> ApplyResult in
             var outcome = ApplyOutcome()
@@ -115,7 +116,7 @@ enum Applier {
             // transaction; rows it cannot read are quarantined and locked ones set aside, as above.
             var unreadable: [QuarantineEntry] = []
             for id in batch.declared.keys.sorted() {
-                guard let states = batch.declared[id], !states.isEmpty, let applier = GeneratedTables.builtIn.applier(id) else {
+                guard let states = batch.declared[id], !states.isEmpty, let applier = tables.applier(id) else {
                     continue
                 }
                 let applied = try applier.applyWithinTransaction(transaction, incoming: states)

@@ -1,3 +1,4 @@
+import Catalog
 import MergeCore
 import Postgres
 
@@ -33,7 +34,7 @@ struct ChangePage: Sendable {
 /// Reads a source site's committed changes in commit-visibility order (schema/0003_capture.sql).
 enum ChangeFeed {
     static let pageQuery = """
-        SELECT NULL, o.txid::text, o.id, o.table_id, o.k1, o.k2 FROM omnisync.outbox AS o
+        SELECT NULL, o.txid::text, o.id, o.table_id, o.k1, o.k2, o.row_key FROM omnisync.outbox AS o
         WHERE o.txid >= pg_snapshot_xmin($1::pg_snapshot)
           AND o.txid < pg_snapshot_xmax($2::pg_snapshot)
           AND (o.txid, o.id) > ($3::xid8, $4::bigint)
@@ -47,9 +48,9 @@ enum ChangeFeed {
     /// the snapshot comes back in the first column of every row (one row of NULLs when empty).
     static let firstPageQuery = """
         WITH w AS (SELECT pg_current_snapshot() AS s)
-        SELECT w.s::text, o.txid::text, o.id, o.table_id, o.k1, o.k2
+        SELECT w.s::text, o.txid::text, o.id, o.table_id, o.k1, o.k2, o.row_key
         FROM w LEFT JOIN LATERAL (
-            SELECT txid, id, table_id, k1, k2 FROM omnisync.outbox
+            SELECT txid, id, table_id, k1, k2, row_key FROM omnisync.outbox
             WHERE txid >= pg_snapshot_xmin($1::pg_snapshot)
               AND txid < pg_snapshot_xmax(w.s)
               AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot)
@@ -63,7 +64,7 @@ enum ChangeFeed {
     /// Reads the next page after `cursor`, opening a new window (a fresh snapshot of the source)
     /// when the previous one is complete.
     static func readPage(
-        _ connection: some StatementRunner, after cursor: LinkCursor, limit: Int
+        _ connection: some StatementRunner, after cursor: LinkCursor, limit: Int, tables: GeneratedTables
     ) throws(PostgresError) -> ChangePage {
         var window = cursor
         let result: QueryResult
@@ -84,7 +85,13 @@ enum ChangeFeed {
             guard let txid = row[1], let idText = row[2], let id = Int64(idText),
                 let tableText = row[3], let tableID = Int(tableText), let k1 = row[4]
             else { continue }
-            records.append(OutboxRecord(txid: txid, id: id, tableID: tableID, key: RowKey(k1, row[5])))
+            // A declared table's record carries its whole key; one that cannot be read keeps k1 and
+            // k2, and is rejected below for its width.
+            var key = RowKey(k1, row[5])
+            if let rowKey = row[6], let parts = try? PostgresArray.parseStrings(rowKey), !parts.isEmpty {
+                key = RowKey(parts: parts)
+            }
+            records.append(OutboxRecord(txid: txid, id: id, tableID: tableID, key: key))
         }
         var next = window
         if records.count < limit {
@@ -93,25 +100,36 @@ enum ChangeFeed {
             next.windowTxid = last.txid
             next.windowID = last.id
         }
-        let batch = try readStates(connection, records: records)
+        let batch = try readStates(connection, records: records, tables: tables)
         return ChangePage(records: records, batch: batch, next: next)
     }
 
     /// The current states of the rows the records name. Each state supersedes every earlier one,
     /// so reading the latest is correct even if it already includes later transactions.
-    static func readStates(_ connection: some StatementRunner, records: [OutboxRecord]) throws(PostgresError) -> ChangeBatch {
+    static func readStates(
+        _ connection: some StatementRunner, records: [OutboxRecord], tables: GeneratedTables
+    ) throws(PostgresError) -> ChangeBatch {
         var batch = ChangeBatch()
         var keysByTable: [ReplicatedTable: Set<RowKey>] = [:]
         var declaredKeys: [Int: Set<[String]>] = [:]
         for record in records {
-            if let applier = GeneratedTables.builtIn.applier(record.tableID) {
-                let parts = record.key.parts
+            if let applier = tables.applier(record.tableID) {
+                let parts = record.key.parts(arity: applier.table.key.count)
                 guard parts.count == applier.table.key.count else {
                     batch.rejected.append((record, "the key has \(parts.count) parts, \(applier.table.name) has \(applier.table.key.count) key columns"))
                     continue
                 }
                 declaredKeys[record.tableID, default: []].insert(parts)
                 continue
+            }
+            if record.tableID >= Int(TableID.firstDerived) {
+                // A declared table this daemon does not know: installed by a migrate after the
+                // daemon read its configuration. Nothing moves until it knows the table.
+                throw PostgresError(
+                    category: .query, sqlState: nil,
+                    message: "the outbox names table id \(record.tableID), which is not in this daemon's catalog;"
+                        + " after omnisync migrate, reload the daemon (omnisync reload)",
+                    statement: "read outbox page")
             }
             guard let table = ReplicatedTable(rawValue: record.tableID) else {
                 batch.rejected.append((record, "unknown table id \(record.tableID)"))
@@ -152,12 +170,12 @@ enum ChangeFeed {
             }
         }
         for id in declaredKeys.keys.sorted() {
-            guard let applier = GeneratedTables.builtIn.applier(id), let keys = declaredKeys[id] else { continue }
+            guard let applier = tables.applier(id), let keys = declaredKeys[id] else { continue }
             let read = try applier.readStates(connection, keys: keys.sorted(by: ApplyPlanner.keyPrecedes))
             if !read.states.isEmpty { batch.declared[id] = read.states }
             let unreadable = Dictionary(read.unreadable.map { ($0.key, $0.reason) }, uniquingKeysWith: { first, _ in first })
             for record in records where record.tableID == id {
-                let parts = record.key.parts
+                let parts = record.key.parts(arity: applier.table.key.count)
                 guard keys.contains(parts), read.states[parts] == nil else { continue }
                 // Unreadable, or no sync state at all (removed by hand): quarantined, never dropped.
                 batch.rejected.append((record, unreadable[parts] ?? "no sync state for this row at the source"))

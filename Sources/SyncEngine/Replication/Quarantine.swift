@@ -26,7 +26,8 @@ enum Quarantine {
     static func isRowError(_ error: PostgresError) -> Bool {
         guard error.category == .query || error.category == .invalidInput else { return false }
         guard let state = error.sqlState else { return error.category == .invalidInput }
-        return ["22", "23", "P0", "54"].contains(String(state.prefix(2)))
+        // An undefined column: a declared column dropped at this site holds its rows here, not the link.
+        return ["22", "23", "P0", "54"].contains(String(state.prefix(2))) || state == "42703"
     }
 
     /// The reason that marks a row set aside because an application holds it locked here
@@ -140,8 +141,11 @@ enum Quarantine {
     }
 
     /// Rows of `source` waiting on a lock here, as records whose current state to ship again.
-    static func lockWaits(_ connection: some StatementRunner, source: String) throws(PostgresError) -> [OutboxRecord] {
-        try connection.query(selectLockWaits, [source, lockWaitReason], label: "read lock waits").rows.compactMap(record)
+    static func lockWaits(
+        _ connection: some StatementRunner, source: String, tables: GeneratedTables
+    ) throws(PostgresError) -> [OutboxRecord] {
+        try connection.query(selectLockWaits, [source, lockWaitReason], label: "read lock waits").rows
+            .compactMap { record($0, tables: tables) }
     }
 
     static func countHeld(_ connection: some StatementRunner, source: String, keys: [QuarantinedKey]) throws(PostgresError) {
@@ -168,15 +172,16 @@ enum Quarantine {
     }
 
     /// Rows of `source` that a person asked to retry.
-    static func retries(_ connection: some StatementRunner, source: String) throws(PostgresError) -> [OutboxRecord] {
+    static func retries(
+        _ connection: some StatementRunner, source: String, tables: GeneratedTables
+    ) throws(PostgresError) -> [OutboxRecord] {
         try connection.query(selectRetries, [source, lockWaitReason], label: "read quarantine retries").rows
-            .compactMap(record)
+            .compactMap { record($0, tables: tables) }
     }
 
-    private static func record(_ row: [String?]) -> OutboxRecord? {
+    private static func record(_ row: [String?], tables: GeneratedTables) -> OutboxRecord? {
         key(row).map { key in
-            let arity = GeneratedTables.keyCount(ofTable: key.tableID) ?? 2
-            return OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: RowKey(key.k1, arity > 1 ? key.k2 : nil))
+            OutboxRecord(txid: "0", id: 0, tableID: key.tableID, key: tables.recordKey(ofTable: key.tableID, k1: key.k1, k2: key.k2))
         }
     }
 }
@@ -202,11 +207,12 @@ struct QuarantinedKey: Hashable, Sendable, CustomStringConvertible {
         self.init(tableID: entry.tableID, key: entry.key)
     }
 
-    /// The key as JSON when the table is known (`{"sku":…,"location":…}`).
-    var description: String {
-        guard let arity = GeneratedTables.keyCount(ofTable: tableID),
-            let json = GeneratedTables.keyJSON(ofTable: tableID, RowKey(k1, arity > 1 ? k2 : nil))
-        else { return "[\(JSONText.quote(k1)),\(JSONText.quote(k2))]" }
-        return json
+    /// The key as JSON when the table is a built-in one (`{"sku":…,"location":…}`).
+    var description: String { description(in: .builtIn) }
+
+    /// The key as JSON when `tables` know the table.
+    func description(in tables: GeneratedTables) -> String {
+        tables.keyJSON(ofTable: tableID, tables.recordKey(ofTable: tableID, k1: k1, k2: k2))
+            ?? "[\(JSONText.quote(k1)),\(JSONText.quote(k2))]"
     }
 }

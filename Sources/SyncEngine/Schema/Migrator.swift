@@ -1,3 +1,4 @@
+import Catalog
 import DaemonKit
 import Foundation
 import Postgres
@@ -14,10 +15,13 @@ public struct SiteMigrationResult: Sendable {
 
     public let site: String
     public let outcome: Outcome
+    /// What changed in the capture of declared tables, one line per table.
+    public let tableChanges: [String]
 
-    public init(site: String, outcome: Outcome) {
+    public init(site: String, outcome: Outcome, tableChanges: [String] = []) {
         self.site = site
         self.outcome = outcome
+        self.tableChanges = tableChanges
     }
 }
 
@@ -61,7 +65,8 @@ public struct Migrator: Sendable {
         let name = site.name
         let started = ContinuousClock.now
         do {
-            let outcome = try await session.withConnection { try Migrator.migrate($0, site: name) }
+            let catalog = configuration.catalog
+            let (outcome, changes) = try await session.withConnection { try Migrator.migrate($0, site: name, catalog: catalog) }
             let ms = String(format: "%.0f", (ContinuousClock.now - started).seconds * 1000)
             switch outcome {
             case .migrated(let from, let to):
@@ -75,7 +80,10 @@ public struct Migrator: Sendable {
             case .unreachable:
                 break
             }
-            return SiteMigrationResult(site: name, outcome: outcome)
+            for change in changes {
+                logger.notice("declared table migrated", [LogKey.site: name, "change": change])
+            }
+            return SiteMigrationResult(site: name, outcome: outcome, tableChanges: changes)
         } catch let error as PostgresError where error.category == .connection {
             logger.error("site unreachable", [LogKey.site: name, LogKey.error: error.description])
             return SiteMigrationResult(site: name, outcome: .unreachable(message: error.description))
@@ -87,19 +95,21 @@ public struct Migrator: Sendable {
 
     /// One site, in one transaction under an advisory lock, so concurrent runs serialize and a
     /// failure leaves the database as it was.
-    static func migrate(_ connection: PostgresConnection, site: String) throws(PostgresError) -> SiteMigrationResult.Outcome {
-        try connection.transaction(label: "migrate") { transaction throws(PostgresError) -> SiteMigrationResult.Outcome in
+    static func migrate(
+        _ connection: PostgresConnection, site: String, catalog: TableCatalog = .builtIn
+    ) throws(PostgresError) -> (SiteMigrationResult.Outcome, [String]) {
+        try connection.transaction(label: "migrate") { transaction throws(PostgresError) -> (SiteMigrationResult.Outcome, [String]) in
             _ = try transaction.query(
                 "SELECT pg_advisory_xact_lock(hashtext('omnisync migrate'))", label: "lock migrations")
             let identity = try SiteIdentity.read(transaction)
             if let recorded = identity?.name, recorded != site {
-                return .belongsToOtherSite(recorded: recorded)
+                return (.belongsToOtherSite(recorded: recorded), [])
             }
             let from = identity?.version ?? 0
             let latest = Migration.latestVersion
             if from > latest {
-                return .failed(
-                    message: "schema version \(from) is newer than this omnisync's \(latest); upgrade omnisync")
+                return (.failed(
+                    message: "schema version \(from) is newer than this omnisync's \(latest); upgrade omnisync"), [])
             }
             for migration in Migration.all where migration.version > from {
                 try transaction.execute(script: migration.sql, label: "migration \(migration.name)")
@@ -110,7 +120,31 @@ public struct Migrator: Sendable {
             if identity?.name == nil {
                 _ = try transaction.query("INSERT INTO omnisync.site (name) VALUES ($1)", [site], label: "record site name")
             }
-            return from == latest && identity?.name != nil ? .upToDate(version: latest) : .migrated(from: from, to: latest)
+            let changes = try DeclaredTableInstaller.install(
+                transaction, declared: try resolve(catalog, in: transaction), catalog: catalog)
+            return (from == latest && identity?.name != nil ? .upToDate(version: latest) : .migrated(from: from, to: latest), changes)
         }
+    }
+
+    /// The declared tables as this site's database has them. A fatal problem (what `check` reports
+    /// as fatal) fails the migration, which rolls back: nothing is changed.
+    static func resolve(_ catalog: TableCatalog, in transaction: Transaction) throws(PostgresError) -> [CaptureTable] {
+        var tables: [CaptureTable] = []
+        var fatal: [String] = []
+        for spec in catalog.tables where !spec.isBuiltIn {
+            let facts = try TableIntrospector.facts(of: spec.name, connection: transaction)
+            let resolved = TableResolver.resolve(spec, facts: facts)
+            let problems = resolved.problems.filter { $0.severity == .fatal }
+            fatal += problems.map { problem in
+                (problem.column.map { "\(problem.table) column \($0)" } ?? "\(problem.table)") + ": \(problem.message)"
+            }
+            if problems.isEmpty, let table = resolved.table { tables.append(table) }
+        }
+        guard fatal.isEmpty else {
+            throw PostgresError(
+                category: .invalidInput, sqlState: nil,
+                message: fatal.joined(separator: "; ") + " (omnisync check prints the fixes)", statement: "resolve declared tables")
+        }
+        return tables
     }
 }

@@ -35,7 +35,7 @@ public enum TableIntrospector {
         """
 
     /// The facts of `table`, or nil when the site has no such table.
-    public static func facts(of table: QualifiedName, connection: PostgresConnection) throws(PostgresError) -> TableFacts? {
+    public static func facts(of table: QualifiedName, connection: some StatementRunner) throws(PostgresError) -> TableFacts? {
         let name = table.sql
         let columns = try connection.query(columnsQuery, [name], label: "read table columns").rows
         guard !columns.isEmpty else { return nil }
