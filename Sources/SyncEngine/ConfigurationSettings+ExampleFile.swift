@@ -32,8 +32,28 @@ extension ConfigurationSettings {
                 lines.append(assignment(of: setting, value: site.values[setting.key]))
             }
         }
+        lines += [""] + exampleTable
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// A declared table, commented out: the point of sale's own inventory (docs/declaring-tables.md).
+    public static let exampleTable = [
+        "# The application's own tables, merged column by column: one [table SCHEMA.NAME] section",
+        "# each. The table must exist at every site; 'omnisync check' says what it needs, and",
+        "# 'omnisync migrate' installs its capture. Undeclared columns are lww. Rules: counter, lww,",
+        "# greatest, least, status(V1, V2, ...), local. After a migrate that changes these sections,",
+        "# run 'omnisync reload'. See docs/declaring-tables.md.",
+        "#",
+        "#[table pos.inventory]",
+        "#key = item_id, store_id",
+        "#column.id = local",
+        "#column.qty = counter",
+        "#column.price = lww",
+        "#column.last_sold_at = greatest",
+        "#column.till_note = local",
+        "#check.negative_stock = qty >= 0",
+        "#route = all",
+    ]
 
     /// `key = value` with the given value or the default; a key with neither is shown
     /// commented out with its example value.

@@ -32,6 +32,9 @@ final class ConfigurationExampleTests: XCTestCase {
                 section = line.hasPrefix("[site ") ? "site" : String(line.dropFirst().dropLast())
                 continue
             }
+            // The declared table, commented out: its keys are the catalog's, checked below.
+            if line.hasPrefix("#[table ") { section = "table" }
+            if section == "table" { continue }
             // An assignment, possibly commented out: `key = value` or `#key = value`.
             let body = line.hasPrefix("#") ? line.dropFirst() : line[...]
             guard let equals = body.firstIndex(of: "="), !body.hasPrefix(" ") else { continue }
@@ -55,6 +58,15 @@ final class ConfigurationExampleTests: XCTestCase {
         XCTAssertEqual(configuration.daemon, DaemonSettings(), "the example must show the real defaults")
         XCTAssertEqual(configuration.sites.map(\.name), ConfigurationSettings.exampleSites.map(\.name))
         XCTAssertGreaterThanOrEqual(configuration.sites.count, 2)
+    }
+
+    func testTheExampleTableSectionParsesOnceUncommented() throws {
+        let table = ConfigurationSettings.exampleTable.filter { $0.hasPrefix("#[") || ($0.hasPrefix("#") && $0.contains(" = ")) }
+            .map { String($0.dropFirst()) }.joined(separator: "\n")
+        XCTAssertTrue(table.hasPrefix("[table pos.inventory]"), table)
+        let configuration = try Configuration.parse(try exampleText() + "\n" + table + "\n", path: Self.examplePath)
+        XCTAssertEqual(configuration.declaredTables.map(\.name.description), ["pos.inventory"])
+        XCTAssertNoThrow(try configuration.requireOnlyBuiltInReplication())
     }
 
     func testExampleDocumentsEveryKeyWithItsDefault() throws {
