@@ -3,7 +3,7 @@
 /// `[table]` section or by ``BuiltInTables``, and validated there (CONTRACT §6.2).
 ///
 /// Columns of a declared table that the declaration does not name, and every type of a declared
-/// table, are only known from the database; a later step resolves them.
+/// table, are only known from the database: `TableResolver` resolves them against its facts.
 public struct TableSpec: Sendable, Equatable {
     /// Whether rows change after their insert.
     public enum Rows: Sendable, Hashable {
@@ -135,7 +135,7 @@ public struct TableSpec: Sendable, Equatable {
         return rows == .insertOnly ? .immutable : .defaultLWW
     }
 
-    /// This spec with the key the database gives it (its primary key, read by a later step),
+    /// This spec with the key the database gives it (its primary key, read by `TableResolver`),
     /// validated again: a rule or a route that the resolved key makes wrong is reported then.
     public func resolvingKey(_ key: [KeyColumn]) throws(DeclarationError) -> TableSpec {
         let resolved = TableSpec(

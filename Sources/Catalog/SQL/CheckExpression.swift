@@ -1,4 +1,4 @@
-/// A lexical guard for `check.KIND` expressions, which a later step splices into SQL as
+/// A lexical guard for `check.KIND` expressions, which `DeclaredCheck` splices into SQL as
 /// `(expression)`: it refuses whatever could end that parenthesis or the statement early.
 /// Whether the expression is valid SQL over the row's columns is for the database to say.
 enum CheckExpression {
