@@ -22,12 +22,16 @@ struct ExplainCommand: Subcommand {
         "line or return: where and when it was created. For customers, loyalty and order_status,",
         "per column its rule and what decided it: the count and each site's part of loyalty",
         "points, and the write a customer's column or an order's status shows, with where and",
-        "when it was made (for a status, also what it had seen). Changes nothing.",
+        "when it was made (for a status, also what it had seen). A declared table is named",
+        "SCHEMA.NAME with its key values in key order, and explained the same way. Changes",
+        "nothing.",
     ]
     static let site = OptionSpec(long: "site", valueName: "NAME", help: "read the row at this site")
     static let json = OptionSpec(long: "json", help: "print one JSON object instead of text")
     static let options = [site, json]
-    static let positionals = ["TABLE", "KEY", "[KEY]"]
+    static let positionals = ["TABLE", "KEY", "[KEY...]"]
+    /// A key has at most 32 columns, as a PostgreSQL index has.
+    static let maxPositionals = 1 + 32
     static let exitCodes: KeyValuePairs<ExitCode, String> = [
         .ok: "the row was explained",
         .failure: "the site has no such row, or its state cannot be read",
@@ -44,6 +48,8 @@ struct ExplainCommand: Subcommand {
     enum Table {
         case v1(ReplicatedTable)
         case generated(CaptureTable)
+        /// An application's table: known once the configuration is read.
+        case declared(QualifiedName)
     }
 
     let table: Table
@@ -65,10 +71,12 @@ struct ExplainCommand: Subcommand {
                 throw .usage(message: problem, command: Self.name)
             }
             self.table = .generated(table)
+        } else if let name = try? QualifiedName.parse(tableName), name.schema.name != BuiltInTables.schema {
+            self.table = .declared(name)
         } else {
             let known = (ReplicatedTable.allCases.map { "retail.\($0.name)" } + DeclaredRowExplanation.tableNames)
                 .joined(separator: ", ")
-            throw .usage(message: "unknown table '\(tableName)' (one of \(known))", command: Self.name)
+            throw .usage(message: "unknown table '\(tableName)' (one of \(known), or a declared SCHEMA.NAME)", command: Self.name)
         }
         self.key = key
     }
@@ -84,6 +92,16 @@ struct ExplainCommand: Subcommand {
         case .generated(let table):
             let row = "\(table.name) " + zip(table.key, key).map { "\($0.name.name)=\($1)" }.joined(separator: " ")
             let lookup = await DeclaredRowExplanation.lookUp(configuration: configuration, siteName: siteName, table: table, key: key)
+            try report(lookup, row: row) { ($0.site, $0.isExplained, asJSON ? [$0.renderJSON()] : $0.renderText()) }
+        case .declared(let name):
+            guard configuration.catalog.table(named: name).map({ !$0.isBuiltIn }) == true else {
+                let declared = configuration.declaredTables.map(\.name.description).joined(separator: ", ")
+                throw .usage(
+                    message: "\(name) is not declared in \(configuration.path) (declared: \(declared.isEmpty ? "none" : declared))",
+                    command: Self.name)
+            }
+            let row = "\(name) " + key.joined(separator: " ")
+            let lookup = await DeclaredRowExplanation.lookUp(configuration: configuration, siteName: siteName, declared: name, key: key)
             try report(lookup, row: row) { ($0.site, $0.isExplained, asJSON ? [$0.renderJSON()] : $0.renderText()) }
         }
     }

@@ -72,7 +72,7 @@ struct Omnisync {
             throw .usage(message: "unknown command '\(first)'", command: nil)
         }
         let parsed = try CommandLineParser.parse(
-            rest, options: command.allOptions, maxPositionals: command.positionals.count, command: command.name)
+            rest, options: command.allOptions, maxPositionals: command.maxPositionals, command: command.name)
         if parsed.helpRequested {
             Console.write(HelpText.command(command), to: 1)
             return

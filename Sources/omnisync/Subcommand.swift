@@ -13,6 +13,8 @@ protocol Subcommand: Sendable {
     static var options: [OptionSpec] { get }
     /// Positional arguments as shown in the usage line: `ID`.
     static var positionals: [String] { get }
+    /// How many positional arguments the parser accepts (default: as many as `positionals` shows).
+    static var maxPositionals: Int { get }
     static var exitCodes: KeyValuePairs<ExitCode, String> { get }
     static var example: String { get }
 
@@ -25,6 +27,7 @@ protocol Subcommand: Sendable {
 extension Subcommand {
     static var options: [OptionSpec] { [] }
     static var positionals: [String] { [] }
+    static var maxPositionals: Int { positionals.count }
 
     /// Every option the parser accepts, in help order.
     static var allOptions: [OptionSpec] { SharedOptions.all + options + [.help] }

@@ -164,6 +164,14 @@ final class DeclaredTablesTests: XCTestCase {
             }
             await fixture.waitForConvergence()
         }
+        let explained = try SyncFixture.omnisync(["explain", "-c", fixture.configPath, "--site", "web", "pos.inventory", "42", "Store 7", "L-1"])
+        XCTAssertEqual(explained.status, 0, explained.stdout + explained.stderr)
+        XCTAssertTrue(explained.stdout.contains("qty"), explained.stdout)
+        XCTAssertTrue(explained.stdout.contains("counter"), explained.stdout)
+        XCTAssertTrue(explained.stdout.contains("store-a"), "the count's site:\n\(explained.stdout)")
+        let unknown = try SyncFixture.omnisync(["explain", "-c", fixture.configPath, "pos.nothing", "1"])
+        XCTAssertEqual(unknown.status, 64, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("pos.nothing is not declared"), unknown.stderr)
         let ids = try await everywhere("SELECT id::text FROM pos.inventory")
         XCTAssertEqual(ids, ["1", "1"], "each site's serial id comes from its own sequence")
     }

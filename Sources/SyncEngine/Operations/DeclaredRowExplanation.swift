@@ -61,6 +61,13 @@ public struct DeclaredRowExplanation: Sendable {
         table: CaptureTable, key: [String], site: String, connection: PostgresConnection
     ) throws(PostgresError) -> DeclaredRowExplanation? {
         guard let applier = GeneratedTables.builtIn.applier(Int(table.id.rawValue)) else { return nil }
+        return try read(applier: applier, key: key, site: site, connection: connection)
+    }
+
+    static func read(
+        applier: DeclaredApplier, key: [String], site: String, connection: PostgresConnection
+    ) throws(PostgresError) -> DeclaredRowExplanation? {
+        let table = applier.table
         let keyCount = table.key.count
         let match = table.key.enumerated().map { "r.\($1.name.quoted) = $\($0 + 1)::\($1.type.name)" }.joined(separator: " AND ")
         let visibleRows = try connection.query(
@@ -90,6 +97,26 @@ public struct DeclaredRowExplanation: Sendable {
         let only = siteName.map { Set([$0]) }
         let results = await SiteQueries(configuration: configuration).each(label: "explain", only: only) { site, connection in
             try read(table: table, key: key, site: site.name, connection: connection)
+        }
+        return RowExplanation.outcome(of: results, siteName: siteName)
+    }
+
+    /// An application's declared table `name`, as `migrate` installed it at the site read: at
+    /// `siteName`, or at the first site in configuration order that can be reached.
+    public static func lookUp(
+        configuration: Configuration, siteName: String?, declared name: QualifiedName, key: [String]
+    ) async -> ExplainLookup<DeclaredRowExplanation> {
+        let only = siteName.map { Set([$0]) }
+        let catalog = configuration.catalog
+        let results = await SiteQueries(configuration: configuration).each(label: "explain", only: only) {
+            site, connection -> DeclaredRowExplanation? in
+            try SiteIdentity.verify(connection, site: site.name)
+            let tables = try DeclaredTableRecords.tables(connection, site: site.name, catalog: catalog)
+            guard let applier = tables.appliers.values.first(where: { $0.table.name == name }) else {
+                throw SiteProblem(site: site.name, message: "\(name) is not installed here; run omnisync migrate --site \(site.name)")
+            }
+            if let problem = keyProblem(key, for: applier.table) { throw SiteProblem(site: site.name, message: problem) }
+            return try read(applier: applier, key: key, site: site.name, connection: connection)
         }
         return RowExplanation.outcome(of: results, siteName: siteName)
     }
