@@ -483,14 +483,65 @@ scenario_catchup() { # RUN
   stop_daemon
 }
 
-# pgbench TPS of the point-of-sale write (decrement one random SKU, 2 clients) on a database with
-# the capture triggers (migrated by omnisync, daemon stopped) and on one with the same retail
-# tables and no triggers, in the same cluster, alternating which goes first; then once more with
-# the daemon syncing. Beside TPS, the PostgreSQL CPU time per transaction, which other load on the
-# machine disturbs less than TPS.
-scenario_trigger() {
-  local run plain_conninfo script=$work/decrement.sql total=0 order processed
+# pgbench, 2 clients for $trigger_seconds, running SCRIPT at CONNINFO; fails on any failed
+# transaction. Beside TPS, the PostgreSQL CPU time per transaction (every cluster), which other
+# load on the machine disturbs less than TPS.
+pgbench_run() { # SCRIPT CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
+  local log=$work/pgbench.log before after tps count
+  before=$(postgres_cpu)
+  "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$1" "$2" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
+  after=$(postgres_cpu)
+  grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+  count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+  [ -n "$tps" ] && [ -n "$count" ] && [ "$count" -gt 0 ] || { cat "$log" >&2; die "no TPS in pgbench's output"; }
+  echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
+}
+
+# The capture's cost to the point of sale, recorded under SCENARIO: SCRIPT run by pgbench at
+# CAPTURED (store-a's `bench` database, migrated by omnisync, daemon stopped) and at PLAIN (the
+# same tables in the same cluster, no capture), alternating which goes first, `runs` times; then
+# once more at CAPTURED with the daemon syncing the writes to both peers (the store's real
+# situation). Sets `captured` to the number of transactions committed at CAPTURED.
+compare_capture() { # SCENARIO SCRIPT PLAIN_CONNINFO CAPTURED_CONNINFO
+  local scenario=$1 script=$2 plain_conninfo=$3 captured_conninfo=$4 run order out processed
   local plain plain_cpu with with_cpu synced synced_cpu
+  captured=0
+  for ((run = 1; run <= runs; run++)); do
+    current_run=$run
+    say "$scenario run $run/$runs"
+    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
+      if [ "$order" = plain ]; then
+        out=$(pgbench_run "$script" "$plain_conninfo")
+        read -r plain _ plain_cpu <<<"$out"
+      else
+        out=$(pgbench_run "$script" "$captured_conninfo")
+        read -r with processed with_cpu <<<"$out"
+        captured=$((captured + processed))
+      fi
+    done
+    record "$scenario" "$run" tps_without_triggers "$plain"
+    record "$scenario" "$run" tps_with_triggers "$with"
+    record "$scenario" "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
+    record "$scenario" "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
+    record "$scenario" "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
+    record "$scenario" "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
+    say "  without capture $plain TPS ($plain_cpu CPU µs/tx), with capture $with TPS ($with_cpu CPU µs/tx)"
+  done
+  current_run=1
+  start_daemon
+  window_begin
+  out=$(pgbench_run "$script" "$captured_conninfo")
+  read -r synced processed synced_cpu <<<"$out"
+  window_end "$scenario" 1 0 "$processed"
+  captured=$((captured + processed))
+  record "$scenario" 1 tps_with_triggers_daemon_running "$synced"
+  say "  with capture and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
+}
+
+# The point-of-sale write on the built-in tables: decrement one random SKU of retail.stock.
+scenario_trigger() {
+  local plain_conninfo script=$work/decrement.sql
   fresh_sites 3
   psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
   plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
@@ -503,45 +554,8 @@ scenario_trigger() {
 \\set n random(0, $((trigger_skus - 1)))
 UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tc-' || lpad(:n::text, 7, '0') AND location = 'store-a';
 EOF
-  pgbench_run() { # CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
-    local log=$work/pgbench.log before after tps count
-    before=$(postgres_cpu)
-    "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$script" "$1" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
-    after=$(postgres_cpu)
-    grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
-    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
-    count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
-    echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
-  }
-  for ((run = 1; run <= runs; run++)); do
-    current_run=$run
-    say "trigger run $run/$runs"
-    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
-      if [ "$order" = plain ]; then
-        read -r plain _ plain_cpu <<<"$(pgbench_run "$plain_conninfo")"
-      else
-        read -r with processed with_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
-        total=$((total + processed))
-      fi
-    done
-    record trigger "$run" tps_without_triggers "$plain"
-    record trigger "$run" tps_with_triggers "$with"
-    record trigger "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
-    record trigger "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
-    record trigger "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
-    record trigger "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
-    say "  without triggers $plain TPS ($plain_cpu CPU µs/tx), with triggers $with TPS ($with_cpu CPU µs/tx)"
-  done
-  # Once more with the daemon syncing the writes to both peers (the store's real situation).
-  current_run=1
-  start_daemon
-  window_begin
-  read -r synced processed synced_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
-  window_end trigger 1 0 "$processed"
-  total=$((total + processed))
-  record trigger 1 tps_with_triggers_daemon_running "$synced"
-  say "  with triggers and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
-  expected_total=$((expected_total - total))
+  compare_capture trigger "$script" "$plain_conninfo" "$(site_conninfo 1)"
+  expected_total=$((expected_total - captured))
   verify_and_check trigger all
   record_memory trigger 1
   stop_daemon
