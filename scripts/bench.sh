@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--only LIST] [--quick] [--runs N] [--output FILE] [--profile] [--sites N]
 #
-#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,sites (default: all)
+#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,declared,sites (default: all)
 #   --quick        a smoke run: a few seconds per scenario, 1 run unless --runs says otherwise
 #   --runs N       runs per scenario (default 3); the table shows median, min and max
 #   --output FILE  where the table goes; default docs/BENCHMARKS.md for a full run, otherwise
@@ -28,7 +28,7 @@ repo=$(pwd)
 say() { echo "bench.sh: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
-all_scenarios=(latency burst catchup trigger sites)
+all_scenarios=(latency burst catchup trigger declared sites)
 only=
 quick=0
 runs=
@@ -204,14 +204,19 @@ site() { # NAME → NAME=CONNINFO, for the harness
 }
 
 # Fresh `bench` databases in every cluster, a configuration with the daemon's defaults, migrated.
-fresh_sites() { # N
-  local n=$1 i setting
+# With SCHEMA (SQL) and TABLES ([table] sections), the application's tables are created in every
+# `bench` database and declared in the configuration before the migrate.
+fresh_sites() { # N [SCHEMA TABLES]
+  local n=$1 schema=${2:-} tables=${3:-} i setting
   [ "$clusters_running" -eq "$n" ] || start_clusters "$n"
   name_sites "$n"
   for ((i = 0; i < n; i++)); do
     PGOPTIONS='-c client_min_messages=warning' psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'DROP DATABASE IF EXISTS plain WITH (FORCE)' -c 'CREATE DATABASE bench' >/dev/null &
   done
   wait
+  if [ -n "$schema" ]; then
+    for ((i = 0; i < n; i++)); do psql "$(site_conninfo "$i")" -qAt -v ON_ERROR_STOP=1 -c "$schema" >/dev/null; done
+  fi
   {
     echo "[daemon]"
     echo "log_level = info"
@@ -219,6 +224,7 @@ fresh_sites() { # N
     for ((i = 0; i < n; i++)); do
       printf '\n[site %s]\nconninfo = %s\n' "${site_names[$i]}" "$(site_conninfo "$i" | sed 's/user=postgres/user=omnisync/')"
     done
+    if [ -n "$tables" ]; then printf '\n%s\n' "$tables"; fi
   } >"$config"
   "$omnisync" migrate -c "$config" >/dev/null 2>"$work/migrate.log" || { cat "$work/migrate.log" >&2; die "omnisync migrate failed"; }
   expected_total=0
@@ -561,6 +567,55 @@ EOF
   stop_daemon
 }
 
+# The same on a table the application declares ([table pos.item]: three counter and three lww
+# columns), captured by the trigger `omnisync migrate` generates for it. A sale takes one from
+# on_hand, adds one to sold and relabels the row: two counters and one lww column per transaction.
+declared_schema="CREATE SCHEMA pos;
+CREATE TABLE pos.item (sku text NOT NULL, store text NOT NULL, on_hand bigint NOT NULL DEFAULT 0,
+  reserved bigint NOT NULL DEFAULT 0, sold bigint NOT NULL DEFAULT 0, price text, label text, supplier text,
+  PRIMARY KEY (sku, store));"
+declared_tables="[table pos.item]
+column.on_hand = counter
+column.reserved = counter
+column.sold = counter"
+declared_seed="INSERT INTO pos.item (sku, store, on_hand, price, label, supplier)
+  SELECT 'dc-' || lpad(g::text, 7, '0'), 'store-a', $initial, '4.99', 'shelf ' || (g % 100), 'supplier ' || (g % 7)
+  FROM generate_series(0, $((trigger_skus - 1))) AS g"
+scenario_declared() {
+  local plain_conninfo script=$work/sale.sql deadline i count sums
+  fresh_sites 3 "$declared_schema" "$declared_tables"
+  psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
+  plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
+  psql "$plain_conninfo" -qAt -v ON_ERROR_STOP=1 -c "$declared_schema" -c "$declared_seed" >/dev/null
+  # Seeded at store-a through its capture, as the trigger scenario seeds retail.stock.
+  start_daemon
+  psql "$(site_conninfo 1)" -qAt -v ON_ERROR_STOP=1 -c "$declared_seed" >/dev/null
+  deadline=$((SECONDS + 300))
+  for i in 0 2; do
+    until count=$(psql "$(site_conninfo "$i")" -qAtc "SELECT count(*) FROM pos.item WHERE store = 'store-a'") &&
+      [ "$count" = "$trigger_skus" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || die "declared: ${site_names[$i]} has $count of the $trigger_skus seeded pos.item rows after 300 s"
+      sleep 0.2
+    done
+  done
+  stop_daemon
+  cat >"$script" <<EOF
+\\set n random(0, $((trigger_skus - 1)))
+\\set tag random(1, 1000000000)
+UPDATE pos.item SET on_hand = on_hand - 1, sold = sold + 1, label = 'sold at till ' || :client_id || ', #' || :tag WHERE sku = 'dc-' || lpad(:n::text, 7, '0') AND store = 'store-a';
+EOF
+  compare_capture declared "$script" "$plain_conninfo" "$(site_conninfo 1)"
+  verify_and_check declared all
+  for i in "${!site_names[@]}"; do
+    sums=$(psql "$(site_conninfo "$i")" -qAtc 'SELECT sum(on_hand) || $$ $$ || sum(sold) FROM pos.item')
+    [ "$sums" = "$((trigger_skus * initial - captured)) $captured" ] ||
+      die "declared: pos.item at ${site_names[$i]} sums to on_hand, sold = $sums, expected $((trigger_skus * initial - captured)) $captured"
+  done
+  say "  pos.item: on_hand and sold sum to $((trigger_skus * initial - captured)) and $captured at all ${#site_names[@]} sites"
+  record_memory declared 1
+  stop_daemon
+}
+
 scenario_sites() { # RUN
   local run=$1 rows=$((latency_rate * latency_seconds)) out before after targets=()
   fresh_sites "$site_count"
@@ -606,8 +661,8 @@ current_scenario=
 current_run=1
 for scenario in "${scenarios[@]}"; do
   current_scenario=$scenario
-  if [ "$scenario" = trigger ]; then
-    scenario_trigger
+  if [ "$scenario" = trigger ] || [ "$scenario" = declared ]; then
+    "scenario_$scenario"
     continue
   fi
   for ((run = 1; run <= runs; run++)); do
