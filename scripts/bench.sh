@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--only LIST] [--quick] [--runs N] [--output FILE] [--profile] [--sites N]
 #
-#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,sites (default: all)
+#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,declared,sites (default: all)
 #   --quick        a smoke run: a few seconds per scenario, 1 run unless --runs says otherwise
 #   --runs N       runs per scenario (default 3); the table shows median, min and max
 #   --output FILE  where the table goes; default docs/BENCHMARKS.md for a full run, otherwise
@@ -28,7 +28,7 @@ repo=$(pwd)
 say() { echo "bench.sh: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
-all_scenarios=(latency burst catchup trigger sites)
+all_scenarios=(latency burst catchup trigger declared sites)
 only=
 quick=0
 runs=
@@ -204,14 +204,19 @@ site() { # NAME → NAME=CONNINFO, for the harness
 }
 
 # Fresh `bench` databases in every cluster, a configuration with the daemon's defaults, migrated.
-fresh_sites() { # N
-  local n=$1 i setting
+# With SCHEMA (SQL) and TABLES ([table] sections), the application's tables are created in every
+# `bench` database and declared in the configuration before the migrate.
+fresh_sites() { # N [SCHEMA TABLES]
+  local n=$1 schema=${2:-} tables=${3:-} i setting
   [ "$clusters_running" -eq "$n" ] || start_clusters "$n"
   name_sites "$n"
   for ((i = 0; i < n; i++)); do
     PGOPTIONS='-c client_min_messages=warning' psql "$(admin "$i")" -qAt -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS bench WITH (FORCE)' -c 'DROP DATABASE IF EXISTS plain WITH (FORCE)' -c 'CREATE DATABASE bench' >/dev/null &
   done
   wait
+  if [ -n "$schema" ]; then
+    for ((i = 0; i < n; i++)); do psql "$(site_conninfo "$i")" -qAt -v ON_ERROR_STOP=1 -c "$schema" >/dev/null; done
+  fi
   {
     echo "[daemon]"
     echo "log_level = info"
@@ -219,6 +224,7 @@ fresh_sites() { # N
     for ((i = 0; i < n; i++)); do
       printf '\n[site %s]\nconninfo = %s\n' "${site_names[$i]}" "$(site_conninfo "$i" | sed 's/user=postgres/user=omnisync/')"
     done
+    if [ -n "$tables" ]; then printf '\n%s\n' "$tables"; fi
   } >"$config"
   "$omnisync" migrate -c "$config" >/dev/null 2>"$work/migrate.log" || { cat "$work/migrate.log" >&2; die "omnisync migrate failed"; }
   expected_total=0
@@ -483,14 +489,65 @@ scenario_catchup() { # RUN
   stop_daemon
 }
 
-# pgbench TPS of the point-of-sale write (decrement one random SKU, 2 clients) on a database with
-# the capture triggers (migrated by omnisync, daemon stopped) and on one with the same retail
-# tables and no triggers, in the same cluster, alternating which goes first; then once more with
-# the daemon syncing. Beside TPS, the PostgreSQL CPU time per transaction, which other load on the
-# machine disturbs less than TPS.
-scenario_trigger() {
-  local run plain_conninfo script=$work/decrement.sql total=0 order processed
+# pgbench, 2 clients for $trigger_seconds, running SCRIPT at CONNINFO; fails on any failed
+# transaction. Beside TPS, the PostgreSQL CPU time per transaction (every cluster), which other
+# load on the machine disturbs less than TPS.
+pgbench_run() { # SCRIPT CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
+  local log=$work/pgbench.log before after tps count
+  before=$(postgres_cpu)
+  "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$1" "$2" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
+  after=$(postgres_cpu)
+  grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+  count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+  [ -n "$tps" ] && [ -n "$count" ] && [ "$count" -gt 0 ] || { cat "$log" >&2; die "no TPS in pgbench's output"; }
+  echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
+}
+
+# The capture's cost to the point of sale, recorded under SCENARIO: SCRIPT run by pgbench at
+# CAPTURED (store-a's `bench` database, migrated by omnisync, daemon stopped) and at PLAIN (the
+# same tables in the same cluster, no capture), alternating which goes first, `runs` times; then
+# once more at CAPTURED with the daemon syncing the writes to both peers (the store's real
+# situation). Sets `captured` to the number of transactions committed at CAPTURED.
+compare_capture() { # SCENARIO SCRIPT PLAIN_CONNINFO CAPTURED_CONNINFO
+  local scenario=$1 script=$2 plain_conninfo=$3 captured_conninfo=$4 run order out processed
   local plain plain_cpu with with_cpu synced synced_cpu
+  captured=0
+  for ((run = 1; run <= runs; run++)); do
+    current_run=$run
+    say "$scenario run $run/$runs"
+    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
+      if [ "$order" = plain ]; then
+        out=$(pgbench_run "$script" "$plain_conninfo")
+        read -r plain _ plain_cpu <<<"$out"
+      else
+        out=$(pgbench_run "$script" "$captured_conninfo")
+        read -r with processed with_cpu <<<"$out"
+        captured=$((captured + processed))
+      fi
+    done
+    record "$scenario" "$run" tps_without_triggers "$plain"
+    record "$scenario" "$run" tps_with_triggers "$with"
+    record "$scenario" "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
+    record "$scenario" "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
+    record "$scenario" "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
+    record "$scenario" "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
+    say "  without capture $plain TPS ($plain_cpu CPU µs/tx), with capture $with TPS ($with_cpu CPU µs/tx)"
+  done
+  current_run=1
+  start_daemon
+  window_begin
+  out=$(pgbench_run "$script" "$captured_conninfo")
+  read -r synced processed synced_cpu <<<"$out"
+  window_end "$scenario" 1 0 "$processed"
+  captured=$((captured + processed))
+  record "$scenario" 1 tps_with_triggers_daemon_running "$synced"
+  say "  with capture and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
+}
+
+# The point-of-sale write on the built-in tables: decrement one random SKU of retail.stock.
+scenario_trigger() {
+  local plain_conninfo script=$work/decrement.sql
   fresh_sites 3
   psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
   plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
@@ -503,47 +560,59 @@ scenario_trigger() {
 \\set n random(0, $((trigger_skus - 1)))
 UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tc-' || lpad(:n::text, 7, '0') AND location = 'store-a';
 EOF
-  pgbench_run() { # CONNINFO → "TPS PROCESSED POSTGRES_CPU_US_PER_TRANSACTION"
-    local log=$work/pgbench.log before after tps count
-    before=$(postgres_cpu)
-    "$pgbench" -n -c 2 -j 2 -T "$trigger_seconds" -f "$script" "$1" >"$log" 2>&1 || { cat "$log" >&2; die "pgbench failed"; }
-    after=$(postgres_cpu)
-    grep -q 'number of failed transactions: 0' "$log" || { cat "$log" >&2; die "pgbench reported failed transactions"; }
-    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
-    count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
-    echo "$tps $count $(awk -v a="$before" -v b="$after" -v n="$count" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
-  }
-  for ((run = 1; run <= runs; run++)); do
-    current_run=$run
-    say "trigger run $run/$runs"
-    for order in $([ $((run % 2)) = 1 ] && echo "plain with" || echo "with plain"); do
-      if [ "$order" = plain ]; then
-        read -r plain _ plain_cpu <<<"$(pgbench_run "$plain_conninfo")"
-      else
-        read -r with processed with_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
-        total=$((total + processed))
-      fi
-    done
-    record trigger "$run" tps_without_triggers "$plain"
-    record trigger "$run" tps_with_triggers "$with"
-    record trigger "$run" tps_loss_pct "$(awk -v p="$plain" -v w="$with" 'BEGIN { printf "%.1f", (1 - w / p) * 100 }')"
-    record trigger "$run" postgres_cpu_us_per_tx_without_triggers "$plain_cpu"
-    record trigger "$run" postgres_cpu_us_per_tx_with_triggers "$with_cpu"
-    record trigger "$run" postgres_cpu_per_tx_increase_pct "$(awk -v p="$plain_cpu" -v w="$with_cpu" 'BEGIN { printf "%.1f", (w / p - 1) * 100 }')"
-    say "  without triggers $plain TPS ($plain_cpu CPU µs/tx), with triggers $with TPS ($with_cpu CPU µs/tx)"
-  done
-  # Once more with the daemon syncing the writes to both peers (the store's real situation).
-  current_run=1
-  start_daemon
-  window_begin
-  read -r synced processed synced_cpu <<<"$(pgbench_run "$(site_conninfo 1)")"
-  window_end trigger 1 0 "$processed"
-  total=$((total + processed))
-  record trigger 1 tps_with_triggers_daemon_running "$synced"
-  say "  with triggers and the daemon syncing: $synced TPS ($synced_cpu CPU µs/tx, every cluster)"
-  expected_total=$((expected_total - total))
+  compare_capture trigger "$script" "$plain_conninfo" "$(site_conninfo 1)"
+  expected_total=$((expected_total - captured))
   verify_and_check trigger all
   record_memory trigger 1
+  stop_daemon
+}
+
+# The same on a table the application declares ([table pos.item]: three counter and three lww
+# columns), captured by the trigger `omnisync migrate` generates for it. A sale takes one from
+# on_hand, adds one to sold and relabels the row: two counters and one lww column per transaction.
+declared_schema="CREATE SCHEMA pos;
+CREATE TABLE pos.item (sku text NOT NULL, store text NOT NULL, on_hand bigint NOT NULL DEFAULT 0,
+  reserved bigint NOT NULL DEFAULT 0, sold bigint NOT NULL DEFAULT 0, price text, label text, supplier text,
+  PRIMARY KEY (sku, store));"
+declared_tables="[table pos.item]
+column.on_hand = counter
+column.reserved = counter
+column.sold = counter"
+declared_seed="INSERT INTO pos.item (sku, store, on_hand, price, label, supplier)
+  SELECT 'dc-' || lpad(g::text, 7, '0'), 'store-a', $initial, '4.99', 'shelf ' || (g % 100), 'supplier ' || (g % 7)
+  FROM generate_series(0, $((trigger_skus - 1))) AS g"
+scenario_declared() {
+  local plain_conninfo script=$work/sale.sql deadline i count sums
+  fresh_sites 3 "$declared_schema" "$declared_tables"
+  psql "$(admin 1)" -qAt -v ON_ERROR_STOP=1 -c 'CREATE DATABASE plain' >/dev/null
+  plain_conninfo=$(admin 1 | sed 's/dbname=postgres/dbname=plain/')
+  psql "$plain_conninfo" -qAt -v ON_ERROR_STOP=1 -c "$declared_schema" -c "$declared_seed" >/dev/null
+  # Seeded at store-a through its capture, as the trigger scenario seeds retail.stock.
+  start_daemon
+  psql "$(site_conninfo 1)" -qAt -v ON_ERROR_STOP=1 -c "$declared_seed" >/dev/null
+  deadline=$((SECONDS + 300))
+  for i in 0 2; do
+    until count=$(psql "$(site_conninfo "$i")" -qAtc "SELECT count(*) FROM pos.item WHERE store = 'store-a'") &&
+      [ "$count" = "$trigger_skus" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || die "declared: ${site_names[$i]} has $count of the $trigger_skus seeded pos.item rows after 300 s"
+      sleep 0.2
+    done
+  done
+  stop_daemon
+  cat >"$script" <<EOF
+\\set n random(0, $((trigger_skus - 1)))
+\\set tag random(1, 1000000000)
+UPDATE pos.item SET on_hand = on_hand - 1, sold = sold + 1, label = 'sold at till ' || :client_id || ', #' || :tag WHERE sku = 'dc-' || lpad(:n::text, 7, '0') AND store = 'store-a';
+EOF
+  compare_capture declared "$script" "$plain_conninfo" "$(site_conninfo 1)"
+  verify_and_check declared all
+  for i in "${!site_names[@]}"; do
+    sums=$(psql "$(site_conninfo "$i")" -qAtc 'SELECT sum(on_hand) || $$ $$ || sum(sold) FROM pos.item')
+    [ "$sums" = "$((trigger_skus * initial - captured)) $captured" ] ||
+      die "declared: pos.item at ${site_names[$i]} sums to on_hand, sold = $sums, expected $((trigger_skus * initial - captured)) $captured"
+  done
+  say "  pos.item: on_hand and sold sum to $((trigger_skus * initial - captured)) and $captured at all ${#site_names[@]} sites"
+  record_memory declared 1
   stop_daemon
 }
 
@@ -592,8 +661,8 @@ current_scenario=
 current_run=1
 for scenario in "${scenarios[@]}"; do
   current_scenario=$scenario
-  if [ "$scenario" = trigger ]; then
-    scenario_trigger
+  if [ "$scenario" = trigger ] || [ "$scenario" = declared ]; then
+    "scenario_$scenario"
     continue
   fi
   for ((run = 1; run <= runs; run++)); do
