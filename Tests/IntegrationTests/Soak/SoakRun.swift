@@ -115,6 +115,7 @@ final class SoakRun: Sendable {
             }
             guard await settle(label: "after the last counts") else { return await finish() }
             await checkConflicts()
+            await checkVerifyCommand()
         } catch {
             fail("soak harness: \(error)")
         }
@@ -557,6 +558,18 @@ final class SoakRun: Sendable {
         }
         for problem in oracle.declared.problems { fail(problem) }
         oracle.note(site: "-", "conflicts listed: \(listed.count) (\(expected.count) expected)")
+    }
+
+    /// `omnisync verify` itself, as an operator runs it, once everything is delivered: exit 0.
+    private func checkVerifyCommand() async {
+        do {
+            let result = try await blocking { [fixture] in try SyncFixture.omnisync(["verify", "-c", fixture.configPath]) }
+            if result.status != 0 {
+                fail("omnisync verify exited \(result.status) at the end of the run:\n\(result.stdout)\(result.stderr)")
+            }
+        } catch {
+            fail("running omnisync verify: \(error)")
+        }
     }
 
     private func noteRow(_ conflict: String) {
