@@ -10,7 +10,7 @@
 #   --runs N    seeded runs, each on fresh databases (default 20)
 #   --sites N   sites per run, 3..10, one throwaway cluster each (default 3)
 #   --seed S    first seed (decimal, 0x-hex, or "random"); run i uses S+i (default: the test's)
-#   --ops N     application operations per run over all sites (default: the test's, 180)
+#   --ops N     application operations per run over all sites (default: the test's, 240)
 #   --quiet     no line per run, only the summary
 #
 # A failing run prints its seed, the command that replays it, and the faults and operations

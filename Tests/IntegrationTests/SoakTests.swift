@@ -5,7 +5,8 @@ import XCTest
 /// The randomized fault soak (`scripts/soak.sh` runs the same test, bigger): seeded runs of
 /// concurrent application work at every site while the daemon is killed, its connections are
 /// terminated, sites go offline, a second daemon comes and goes, and transactions are held open;
-/// each run ends equal, row for row, to an oracle computed from the workload alone.
+/// each run ends equal, row for row, to an oracle computed from the workload alone — the retail
+/// tables, loyalty points, and an application's own declared tables of every rule.
 final class SoakTests: XCTestCase {
     func testSeededRunsWithFaultsMatchTheOracle() async throws {
         let settings = try SoakSettings.fromEnvironment()
@@ -16,6 +17,8 @@ final class SoakTests: XCTestCase {
         var faults: [SoakFault: Int] = [:]
         var runs = 0
         var conflicts = 0
+        var declared = 0
+        var refused = 0
         for index in 0..<settings.runs {
             let seed = settings.seed &+ UInt64(index)
             let outcome = try await SoakRun.run(settings: settings, seed: seed, index: index)
@@ -24,9 +27,11 @@ final class SoakTests: XCTestCase {
             committed += outcome.committed
             faults.merge(outcome.faults, uniquingKeysWith: +)
             conflicts += outcome.conflicts
+            declared += outcome.declared
+            refused += outcome.refused
             if ProcessInfo.processInfo.environment["OMNISYNC_SOAK_VERBOSE"] == "1" {
                 say(
-                    "soak run \(index + 1)/\(settings.runs) seed=\(seed): \(outcome.attempted) operations, "
+                    "soak run \(index + 1)/\(settings.runs) seed=\(seed): \(outcome.attempted) operations (\(outcome.declared) on declared tables), "
                         + "\(outcome.faults.values.reduce(0, +)) faults, \(outcome.conflicts) conflicts, \(String(format: "%.1f", outcome.seconds))s")
             }
             if let failure = outcome.failure {
@@ -37,8 +42,9 @@ final class SoakTests: XCTestCase {
         let seconds = (ContinuousClock.now - started).soakSeconds
         let byKind = SoakFault.allCases.map { "\($0.rawValue) \(faults[$0] ?? 0)" }.joined(separator: ", ")
         say(
-            "soak: \(runs) runs, \(settings.sites) sites, \(attempted) operations (\(committed) committed), "
-                + "\(faults.values.reduce(0, +)) faults (\(byKind)), \(conflicts) conflicts as predicted, \(String(format: "%.1f", seconds))s, first seed \(settings.seed)")
+            "soak: \(runs) runs, \(settings.sites) sites, \(attempted) operations (\(committed) committed, \(declared) on declared tables), "
+                + "\(faults.values.reduce(0, +)) faults (\(byKind)), \(conflicts) conflicts as predicted, "
+                + "\(refused) statements refused as predicted, \(String(format: "%.1f", seconds))s, first seed \(settings.seed)")
     }
 
     /// One line straight to standard output: `print` buffers when output is a file, and a long

@@ -36,11 +36,16 @@ enum SoakOperation: Sendable, CustomStringConvertible {
     /// A stock delta in a two-phase transaction (XA): sent with `omnisync.notify = off`, prepared,
     /// and `seconds` later committed or rolled back (`COMMIT PREPARED` / `ROLLBACK PREPARED`).
     case prepared(key: RowKey, onHand: Int64, seconds: Double, commit: Bool, name: String)
+    /// Work on the application's own declared tables.
+    case declared(SoakDeclaredOperation)
 
-    /// What a committed operation did: rows it changed, and a cart delete's removed quantity.
+    /// What a committed operation did: rows it changed, a cart delete's removed quantity, whether
+    /// an upsert inserted its row, and the row a declared delete returned.
     struct Result: Sendable {
         var affected = 0
         var removed: Int64?
+        var inserted = false
+        var row: [String?]?
     }
 
     /// The operation could not do what the workload meant (a row missing at this site); it was
@@ -49,8 +54,10 @@ enum SoakOperation: Sendable, CustomStringConvertible {
         let description: String
     }
 
-    func execute(_ connection: PostgresConnection) throws -> Result {
+    func execute(_ connection: PostgresConnection, site: String) throws -> Result {
         switch self {
+        case .declared(let operation):
+            return try operation.execute(connection, site: site)
         case .stockDelta(let key, let onHand, let reserved):
             let changed = try connection.query(
                 "UPDATE retail.stock SET on_hand = on_hand + $3::bigint, reserved = reserved + $4::bigint WHERE sku = $1 AND location = $2",
@@ -204,6 +211,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
                 Self.tag(.returns, RowKey(id)), Self.tag(.orderLines, RowKey(orderID, String(lineNo))),
                 Self.tag(.stock, RowKey(sku, location)),
             ]
+        case .declared(let operation):
+            return operation.touchedRows
         }
     }
 
@@ -236,6 +245,7 @@ enum SoakOperation: Sendable, CustomStringConvertible {
             return "held transaction \(show(key)) on_hand\(signed(onHand)) for \(String(format: "%.1f", seconds))s"
         case .prepared(let key, let onHand, let seconds, let commit, let name):
             return "prepared transaction \(name) \(show(key)) on_hand\(signed(onHand)), \(commit ? "committed" : "rolled back") after \(String(format: "%.1f", seconds))s"
+        case .declared(let operation): return operation.description
         }
     }
 

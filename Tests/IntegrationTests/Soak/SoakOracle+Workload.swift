@@ -10,6 +10,10 @@ extension SoakOracle {
     /// The next operation of `site`'s writer; registers what the oracle must know before it runs.
     func plan(site: String, rng: inout SeededGenerator) -> SoakOperation {
         state.withLock { state in
+            // A quarter of the work is on the application's own declared tables.
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                return .declared(state.declared.plan(site: site, rng: &rng))
+            }
             let roll = Int.random(in: 0..<100, using: &rng)
             switch roll {
             case 0..<22:
@@ -55,13 +59,24 @@ extension SoakOracle {
         return .held(key: key, onHand: delta, seconds: Double.random(in: 0.5...1.5, using: &rng))
     }
 
-    /// A two-phase transaction committed or rolled back a moment after it was prepared (a fault).
+    /// A two-phase transaction committed or rolled back a moment after it was prepared (a fault),
+    /// a third of the time on a declared table.
     func planPrepared(site: String, name: String, rng: inout SeededGenerator) -> SoakOperation {
+        if Int.random(in: 0..<3, using: &rng) == 0,
+            let shelf = state.withLock({ $0.declared.planPrepared(site: site, name: name, rng: &rng) })
+        {
+            return .declared(shelf)
+        }
         let key = RowKey(skus.randomElement(using: &rng)!, sites.randomElement(using: &rng)!)
         let delta = Int64.random(in: 1...5, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
         return .prepared(
             key: key, onHand: delta, seconds: Double.random(in: 0.3...2.0, using: &rng), commit: Bool.random(using: &rng),
             name: name)
+    }
+
+    /// One ticket number handed out by two tills at once.
+    func planSharedTicket(sites pair: [String], rng: inout SeededGenerator) -> [(site: String, operation: SoakOperation)] {
+        state.withLock { $0.declared.planSharedTicket(sites: pair, rng: &rng) }.map { ($0.site, .declared($0.operation)) }
     }
 
     /// Physical counts, made while every site is caught up: each sees every earlier change.
@@ -75,7 +90,8 @@ extension SoakOracle {
             guard chosen.insert(key).inserted else { continue }
             counts.append((sites.randomElement(using: &rng)!, .count(key: key, counted: Int64.random(in: 50_000...200_000, using: &rng))))
         }
-        return counts
+        let shelfCounts = state.withLock { $0.declared.planCounts(sites: sites, rng: &rng) }
+        return counts + shelfCounts.map { ($0.site, .declared($0.operation)) }
     }
 
     private func sale(site: String, rng: inout SeededGenerator) -> SoakOperation {

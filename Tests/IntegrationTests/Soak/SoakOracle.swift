@@ -53,6 +53,8 @@ final class SoakOracle: Sendable {
         var cartDeleting: Set<RowKey> = []
         var orders: [String: Order] = [:]
         var returns: [String: Return] = [:]
+        /// The application's own declared tables.
+        var declared = SoakDeclaredState()
         var sequence: [String: Int] = [:]
         var events: [Event] = []
         var anomalies: [String] = []
@@ -99,6 +101,9 @@ final class SoakOracle: Sendable {
         for (index, customer) in customers.enumerated() {
             seeds.append((sites[index % sites.count], .pointsOpened(customer: customer, points: 1_000_000)))
         }
+        for (site, operation) in state.withLock({ $0.declared.seeds(sites: sites) }) {
+            seeds.append((site, .declared(operation)))
+        }
         return seeds
     }
 
@@ -122,12 +127,16 @@ final class SoakOracle: Sendable {
         let now = seconds
         state.withLock { state in
             state.attempted += 1
+            if case .declared = operation { state.declared.attempted += 1 }
             var text = operation.description
             switch outcome {
             case .failure(let error):
                 if case .cartDelete(let key) = operation { state.cartDeleting.remove(key) }
                 text += " -> FAILED: \(error)"
-                if let error = error as? PostgresError, error.category != .connection,
+                if case .declared(let declared) = operation, state.declared.refused(declared, site: site, error: error) {
+                    // Refused in the application's statement, as the model predicts: nothing was written.
+                    text += " (refused as predicted)"
+                } else if let error = error as? PostgresError, error.category != .connection,
                     ["40P01", "40001", "55P03"].contains(error.sqlState ?? "")
                 {
                     // A deadlock with the daemon's apply or a lock timeout: rolled back, as for any application.
@@ -202,12 +211,17 @@ final class SoakOracle: Sendable {
             move(key, onHand: onHand)
         case .prepared(let key, let onHand, _, let commit, _):
             if commit { move(key, onHand: onHand) }
+        case .declared(let operation):
+            state.declared.apply(operation, site: site, result: result, anomalies: &state.anomalies)
         }
     }
 
     /// Every site has caught up: a cart item may now be deleted by whichever site holds it.
     func quiesced() {
-        state.withLock { $0.cartWriters = [:] }
+        state.withLock {
+            $0.cartWriters = [:]
+            $0.declared.quiesced()
+        }
     }
 
     // MARK: - Expectations
@@ -265,12 +279,17 @@ final class SoakOracle: Sendable {
                     expected.insert("over_return " + SoakOperation.tag(.orderLines, line))
                 }
             }
-            return expected
+            return expected.union(state.declared.expectedConflicts)
         }
     }
 
     var counts: (attempted: Int, committed: Int) {
         state.withLock { ($0.attempted, $0.committed) }
+    }
+
+    /// The declared tables' model as it stands (at a quiescent point: what every site must hold).
+    var declared: SoakDeclaredState {
+        state.withLock { $0.declared }
     }
 
     var anomalies: [String] { state.withLock { $0.anomalies } }

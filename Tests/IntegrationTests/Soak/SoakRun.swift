@@ -4,9 +4,10 @@ import SyncEngine
 import Synchronization
 import TestSupport
 
-/// One seeded soak run on fresh site databases: seed the stock, then phases of concurrent
-/// application work at every site while faults are injected; after each phase heal everything,
-/// wait until `omnisync verify` passes, and compare every row of every site with the oracle.
+/// One seeded soak run on fresh site databases (with the application's own declared tables,
+/// `SoakDeclared`): seed the stock, then phases of concurrent application work at every site
+/// while faults are injected; after each phase heal everything, wait until `omnisync verify`
+/// passes, and compare every row of every site with the oracle.
 /// Physical counts are made between phases, when every site is caught up. The run ends with the
 /// conflicts check.
 final class SoakRun: Sendable {
@@ -16,6 +17,9 @@ final class SoakRun: Sendable {
         var faults: [SoakFault: Int] = [:]
         /// Conflicts the oracle predicted, and the run found listed.
         var conflicts = 0
+        /// Operations on the declared tables, and statements refused as the oracle predicted.
+        var declared = 0
+        var refused = 0
         var seconds = 0.0
         /// The report of a failed run: seed, problems, replay log.
         var failure: String?
@@ -27,9 +31,11 @@ final class SoakRun: Sendable {
     let oracle: SoakOracle
     let daemons: SoakDaemons
     private let gates: [String: SoakGate]
-    /// Application sessions: one writer per site, one for held transactions, one for checks.
+    /// Application sessions: one writer per site, one for held transactions, one for the tills
+    /// that hand out a ticket number at once, one for checks.
     private let writers: [String: PostgresSession]
     private let holders: [String: PostgresSession]
+    private let tills: [String: PostgresSession]
     private let checkers: [String: PostgresSession]
     private let faults = Mutex<[SoakFault: Int]>([:])
     private let problems = Mutex<[String]>([])
@@ -52,25 +58,29 @@ final class SoakRun: Sendable {
         }
         writers = sessions("app")
         holders = sessions("held")
+        tills = sessions("till")
         checkers = sessions("check")
         gates = Dictionary(uniqueKeysWithValues: fixture.siteNames.map { ($0, SoakGate()) })
     }
 
     static func run(settings: SoakSettings, seed: UInt64, index: Int) async throws -> Outcome {
         let started = ContinuousClock.now
-        let fixture = try await SyncFixture.make(sites: settings.siteNames, pollIntervalMs: 300)
+        let fixture = try await SyncFixture.make(
+            sites: settings.siteNames, pollIntervalMs: 300, tables: SoakDeclared.tables, applicationSchema: SoakDeclared.schema)
         let run = SoakRun(settings: settings, seed: seed, fixture: fixture)
         await run.execute()
         var outcome = Outcome()
         (outcome.attempted, outcome.committed) = run.oracle.counts
         outcome.faults = run.faults.withLock { $0 }
         outcome.conflicts = run.oracle.expectedConflicts().count
+        let declared = run.oracle.declared
+        (outcome.declared, outcome.refused) = (declared.attempted, declared.refused)
         outcome.seconds = (ContinuousClock.now - started).soakSeconds
         let problems = run.problems.withLock { $0 } + run.oracle.anomalies
         if !problems.isEmpty {
             outcome.failure = run.report(problems: problems, index: index)
         }
-        for session in Array(run.writers.values) + Array(run.holders.values) + Array(run.checkers.values) {
+        for session in Array(run.writers.values) + Array(run.holders.values) + Array(run.tills.values) + Array(run.checkers.values) {
             await session.disconnect()
         }
         await fixture.tearDown()
@@ -89,9 +99,10 @@ final class SoakRun: Sendable {
         do {
             try await blocking { [daemons] in try daemons.startPrimary() }
             for (site, operation) in oracle.seedOperations() {
-                oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+                oracle.record(site: site, operation: operation, outcome: await perform(operation, at: site, on: writers[site]!))
             }
             guard await settle(label: "after seeding") else { return await finish() }
+            oracle.quiesced()
             for phase in 0..<settings.phases {
                 oracle.note(site: "-", "phase \(phase + 1) begins")
                 await runPhase(phase)
@@ -99,11 +110,12 @@ final class SoakRun: Sendable {
                 oracle.quiesced()
                 var rng = SeededGenerator(seed: seed ^ 0xC0_0000 &+ UInt64(phase))
                 for (site, operation) in oracle.planCounts(rng: &rng) {
-                    oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+                    oracle.record(site: site, operation: operation, outcome: await perform(operation, at: site, on: writers[site]!))
                 }
             }
             guard await settle(label: "after the last counts") else { return await finish() }
             await checkConflicts()
+            await checkVerifyCommand()
         } catch {
             fail("soak harness: \(error)")
         }
@@ -126,6 +138,30 @@ final class SoakRun: Sendable {
                 group.addTask { await self.write(site: site, index: index, phase: phase) }
             }
             group.addTask { await self.injectFaults(phase: phase) }
+            group.addTask { await self.duplicateTickets(phase: phase) }
+        }
+    }
+
+    /// Up to two times a phase, two tills hand out the same ticket number at the same moment
+    /// (`pos.ticket` is insert-only): a `duplicate_key` conflict when both commit, a unique
+    /// violation at the one that already holds the other's row.
+    private func duplicateTickets(phase: Int) async {
+        var rng = SeededGenerator(seed: seed ^ 0xD0B1_0000 &+ UInt64(phase))
+        for _ in 0..<Int.random(in: 0...2, using: &rng) {
+            try? await Task.sleep(for: .seconds(Double.random(in: 0...(settings.phaseSeconds / 2), using: &rng)))
+            let pair = Array(fixture.siteNames.shuffled(using: &rng).prefix(2))
+            let inserts = oracle.planSharedTicket(sites: pair, rng: &rng)
+            await withTaskGroup(of: Void.self) { group in
+                for (site, operation) in inserts {
+                    group.addTask {
+                        let gate = self.gates[site]!
+                        await gate.enter()
+                        let outcome = await self.perform(operation, at: site, on: self.tills[site]!)
+                        self.oracle.record(site: site, operation: operation, outcome: outcome)
+                        gate.leave()
+                    }
+                }
+            }
         }
     }
 
@@ -138,14 +174,14 @@ final class SoakRun: Sendable {
             try? await Task.sleep(for: .seconds(Double.random(in: 0...(2 * pause), using: &rng)))
             await gate.enter()
             let operation = oracle.plan(site: site, rng: &rng)
-            oracle.record(site: site, operation: operation, outcome: await perform(operation, on: writers[site]!))
+            oracle.record(site: site, operation: operation, outcome: await perform(operation, at: site, on: writers[site]!))
             gate.leave()
         }
     }
 
-    private func perform(_ operation: SoakOperation, on session: PostgresSession) async -> Result<SoakOperation.Result, any Error> {
+    private func perform(_ operation: SoakOperation, at site: String, on session: PostgresSession) async -> Result<SoakOperation.Result, any Error> {
         do {
-            return .success(try await session.withConnection { try operation.execute($0) })
+            return .success(try await session.withConnection { try operation.execute($0, site: site) })
         } catch {
             return .failure(error)
         }
@@ -212,27 +248,32 @@ final class SoakRun: Sendable {
         let gate = gates[site]!
         await gate.enter()
         oracle.note(site: "fault", "transaction held open at \(site): \(operation)")
-        oracle.record(site: site, operation: operation, outcome: await perform(operation, on: holders[site]!))
+        oracle.record(site: site, operation: operation, outcome: await perform(operation, at: site, on: holders[site]!))
         gate.leave()
     }
 
-    /// Locks one stock row of `site` in an open transaction for `seconds`, as a till finishing a
-    /// payment does, and rolls back: nothing is written, but the daemon must not wait on it.
+    /// Locks one stock row of `site` (or, for an odd `offset`, one `pos.shelf` row) in an open
+    /// transaction for `seconds`, as a till finishing a payment does, and rolls back: nothing is
+    /// written, but the daemon must not wait on it.
     private func lockRow(at site: String, offset: Int, for seconds: Double) async {
+        let shelf = offset % 2 == 1
+        let query = shelf
+            ? "SELECT item || '/' || \"storeId\" || '/' || bin FROM pos.shelf ORDER BY item, \"storeId\", bin OFFSET $1 LIMIT 1 FOR UPDATE"
+            : "SELECT sku || '/' || location FROM retail.stock ORDER BY sku, location OFFSET $1 LIMIT 1 FOR UPDATE"
         let session = PostgresSession(conninfo: fixture.conninfo(site), label: "soak/\(site)/lock", applicationName: "soak-lock")
         defer { Task { await session.disconnect() } }
         do {
             let locked = try await session.withConnection { connection -> String? in
                 _ = try connection.query("BEGIN", label: "soak lock begin")
-                let row = try connection.query(
-                    "SELECT sku || '/' || location FROM retail.stock ORDER BY sku, location OFFSET $1 LIMIT 1 FOR UPDATE",
-                    [String(offset)], label: "soak lock row"
-                ).rows.first?.first ?? nil
+                let row = try connection.query(query, [String(shelf ? offset / 2 : offset)], label: "soak lock row")
+                    .rows.first?.first ?? nil
                 usleep(UInt32(seconds * 1_000_000))
                 _ = try connection.query("ROLLBACK", label: "soak lock end")
                 return row
             }
-            oracle.note(site: "fault", "stock row \(locked ?? "none") locked at \(site) for \(String(format: "%.1f", seconds))s")
+            oracle.note(
+                site: "fault",
+                "\(shelf ? "pos.shelf" : "stock") row \(locked.map { String(reflecting: $0) } ?? "none") locked at \(site) for \(String(format: "%.1f", seconds))s")
         } catch {
             oracle.note(site: "fault", "row lock at \(site) not held: \(error)")
         }
@@ -292,6 +333,7 @@ final class SoakRun: Sendable {
             // Their connections died with the server; the next operation must not be the one to find out.
             await writers[name]!.disconnect()
             await holders[name]!.disconnect()
+            await tills[name]!.disconnect()
             await checkers[name]!.disconnect()
             gates[name]!.open()
         }
@@ -338,6 +380,7 @@ final class SoakRun: Sendable {
 
     private func compareWithOracle(label: String) async {
         let expected = oracle.expectedRows()
+        var firstSite = DeclaredRows()
         for site in fixture.siteNames {
             let actual: [ReplicatedTable: [RowKey: [String?]]]
             do {
@@ -378,6 +421,7 @@ final class SoakRun: Sendable {
                 fail("\(label): site=\(site) table=loyalty customer=\(String(reflecting: customer)) "
                     + "expected=\(wanted[customer] ?? "(no row)") actual=\(balances[customer] ?? "(no row)")")
             }
+            await compareDeclared(site: site, label: label, firstSite: &firstSite)
             for (table, _) in SoakRun.readQueries {
                 let want = expected[table] ?? [:]
                 let have = actual[table] ?? [:]
@@ -392,6 +436,87 @@ final class SoakRun: Sendable {
         }
     }
 
+    /// One site's declared tables: shelves (`qty`, `hi`, `state`, `price`, `note`) and tickets.
+    private struct DeclaredRows {
+        var shelves: [ShelfKey: [String?]] = [:]
+        var tickets: [String: [String?]] = [:]
+    }
+
+    /// Compares the declared tables of `site` with the oracle: counters, greatest and status
+    /// exactly; the lww price among the values the oracle allows and equal to the first site's;
+    /// the local note never another site's; each ticket one of its committed inserts.
+    private func compareDeclared(site: String, label: String, firstSite: inout DeclaredRows) async {
+        let model = oracle.declared
+        let actual: DeclaredRows
+        do {
+            actual = try await checkers[site]!.withConnection { connection in
+                var rows = DeclaredRows()
+                for row in try connection.query(SoakDeclared.readShelves, label: "soak read pos.shelf").rows {
+                    rows.shelves[ShelfKey(item: row[0] ?? "", storeID: row[1] ?? "", bin: row[2] ?? "")] = Array(row[3...])
+                }
+                for row in try connection.query(SoakDeclared.readTickets, label: "soak read pos.ticket").rows {
+                    rows.tickets[row[0] ?? ""] = Array(row[1...])
+                }
+                return rows
+            }
+        } catch {
+            fail("reading \(site) declared tables \(label): \(error)")
+            return
+        }
+        let isFirst = site == fixture.siteNames[0]
+        if isFirst { firstSite = actual }
+        func differs(_ tag: String, _ problem: String) {
+            differingRows.withLock { _ = $0.insert(tag) }
+            fail("\(label): site=\(site) " + problem)
+        }
+        let shelves = model.expectedShelves
+        for key in Set(shelves.keys).union(actual.shelves.keys).sorted() {
+            let have = actual.shelves[key]
+            guard let want = shelves[key], let have else {
+                differs(
+                    key.tag,
+                    "table=pos.shelf key=\(key) expected=\(shelves[key].map { show(SoakDeclaredState.values(of: $0)) } ?? "(no row)") "
+                        + "actual=\(show(have.map { Array($0.prefix(3)) }))")
+                continue
+            }
+            let values = SoakDeclaredState.values(of: want)
+            if Array(have.prefix(3)) != values {
+                differs(key.tag, "table=pos.shelf key=\(key) (qty, hi, state) expected=\(show(values)) actual=\(show(Array(have.prefix(3))))")
+            }
+            let price = have[3]
+            if !want.prices.contains(price) {
+                differs(
+                    key.tag,
+                    "table=pos.shelf key=\(key) price=\(show([price])) is not one of the prices of its latest window: "
+                        + want.prices.map { show([$0]) }.sorted().joined(separator: " "))
+            }
+            if !isFirst, let first = firstSite.shelves[key], first[3] != price {
+                differs(key.tag, "table=pos.shelf key=\(key) price=\(show([price])) differs from \(fixture.siteNames[0])'s \(show([first[3]]))")
+            }
+            let notes = (model.notes[site]?[key] ?? []).union([SoakDeclared.noteDefault])
+            if !(have[4].map(notes.contains) ?? false) {
+                differs(key.tag, "table=pos.shelf key=\(key) local note=\(show([have[4]])) was not written at this site")
+            }
+        }
+        let tickets = model.expectedTickets
+        for number in Set(tickets.keys).union(actual.tickets.keys).sorted() {
+            let tag = SoakDeclared.ticketTag(number)
+            guard let want = tickets[number], let have = actual.tickets[number] else {
+                differs(
+                    tag,
+                    "table=pos.ticket ticket_no=\(String(reflecting: number)) expected=\(tickets[number].map { $0.map(show).sorted().joined(separator: " or ") } ?? "(no row)") "
+                        + "actual=\(show(actual.tickets[number]))")
+                continue
+            }
+            if !want.contains(have) {
+                differs(tag, "table=pos.ticket ticket_no=\(String(reflecting: number)) expected=\(want.map(show).sorted().joined(separator: " or ")) actual=\(show(have))")
+            }
+            if !isFirst, let first = firstSite.tickets[number], first != have {
+                differs(tag, "table=pos.ticket ticket_no=\(String(reflecting: number)) \(show(have)) differs from \(fixture.siteNames[0])'s \(show(first))")
+            }
+        }
+    }
+
     private func show(_ values: [String?]?) -> String {
         guard let values else { return "(no row)" }
         return "(" + values.map { $0.map { String(reflecting: $0) } ?? "NULL" }.joined(separator: ", ") + ")"
@@ -402,6 +527,12 @@ final class SoakRun: Sendable {
         if !listing.unreachable.isEmpty { fail("conflicts: unreachable \(listing.unreachable)") }
         var listed: [String] = []
         for entry in listing.entries {
+            if let object = try? JSONSerialization.jsonObject(with: Data(entry.key.utf8)) as? [String: Any],
+                let tag = SoakDeclared.tag(table: entry.table, key: object)
+            {
+                listed.append("\(entry.kind) \(tag)")
+                continue
+            }
             guard let table = ReplicatedTable.allCases.first(where: { $0.name == entry.table }),
                 let object = try? JSONSerialization.jsonObject(with: Data(entry.key.utf8)) as? [String: Any],
                 let k1 = object[table.keyColumns[0]] as? String
@@ -425,7 +556,20 @@ final class SoakRun: Sendable {
         if listed.count != actual.count {
             fail("a conflict is listed more than once: \(listed.sorted())")
         }
+        for problem in oracle.declared.problems { fail(problem) }
         oracle.note(site: "-", "conflicts listed: \(listed.count) (\(expected.count) expected)")
+    }
+
+    /// `omnisync verify` itself, as an operator runs it, once everything is delivered: exit 0.
+    private func checkVerifyCommand() async {
+        do {
+            let result = try await blocking { [fixture] in try SyncFixture.omnisync(["verify", "-c", fixture.configPath]) }
+            if result.status != 0 {
+                fail("omnisync verify exited \(result.status) at the end of the run:\n\(result.stdout)\(result.stderr)")
+            }
+        } catch {
+            fail("running omnisync verify: \(error)")
+        }
     }
 
     private func noteRow(_ conflict: String) {
