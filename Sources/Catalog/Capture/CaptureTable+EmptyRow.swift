@@ -60,7 +60,7 @@ public enum CaptureNames {
         QualifiedName(schema: try SQLIdentifier(exactly: "omnisync"), name: try object("count", table))
     }
 
-    static func field(_ column: SQLIdentifier, _ suffix: String) throws(SyntaxError) -> SQLIdentifier {
+    public static func field(_ column: SQLIdentifier, _ suffix: String) throws(SyntaxError) -> SQLIdentifier {
         try bounded(column.name + "$" + suffix, keepingSuffix: "$" + suffix)
     }
 

@@ -90,7 +90,13 @@ public struct DeclaredApplier: Sendable {
         guard !incoming.isEmpty else { return outcome }
         let keyCount = table.key.count
         let replicatedCount = table.replicated.count
-        let keys = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
+        let all = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
+        // The state rows first: a key whose state another transaction holds (an application
+        // writing it, a new row not yet committed) is set aside, never read stale and overwritten.
+        let held = try lockStates(connection, keys: all)
+        outcome.lockedKeys = all.filter { !held.contains($0) }
+        let keys = all.filter { held.contains($0) }
+        guard !keys.isEmpty else { return outcome }
         let params = keyParameters(keys)
         let results = try connection.pipeline([
             .init(statements.lockRows, params, label: "lock \(table.name) rows"),
@@ -123,7 +129,8 @@ public struct DeclaredApplier: Sendable {
             let visible = hasVisible ? Array(row[(visibleFlag + 1)..<(visibleFlag + 1 + replicatedCount)]) : nil
             target[key] = TargetRow(state: state, visible: visible)
         }
-        let plan = ApplyPlanner.plan(table: table, incoming: incoming.filter { !passedOver.contains($0.key) }, target: target)
+        let plan = ApplyPlanner.plan(
+            table: table, incoming: incoming.filter { held.contains($0.key) && !passedOver.contains($0.key) }, target: target)
         var writes: [PostgresConnection.Statement] = []
         if !plan.stateWrites.isEmpty {
             var stateParams = keyParameters(plan.stateWrites.map(\.key))
@@ -159,6 +166,51 @@ public struct DeclaredApplier: Sendable {
         outcome.quarantined += plan.quarantined.map { ($0.key, $0.reason) }
         outcome.rowsWritten = Set(plan.stateWrites.map(\.key) + plan.visibleWrites.map(\.key) + plan.visibleDeletes).count
         return outcome
+    }
+
+    /// Locks the state rows of `keys`, creating empty ones for keys that have none; returns the
+    /// keys locked. A state row another transaction holds gets one short wait
+    /// (`Applier.contendedLockTimeout`), then is passed over; so is a key whose first state
+    /// another transaction is inserting (an application's open insert).
+    private func lockStates(_ connection: some StatementRunner, keys: [[String]]) throws(PostgresError) -> Set<[String]> {
+        let keyCount = table.key.count
+        func keysOf(_ result: QueryResult) -> Set<[String]> { Set(result.rows.map { $0[0..<keyCount].map { $0 ?? "" } }) }
+        let first = try connection.pipeline([
+            .init(statements.lockStatesNoWait, keyParameters(keys), label: "lock \(table.name) states"),
+            .init(statements.presentStates, keyParameters(keys), label: "find \(table.name) states"),
+        ])
+        var locked = keysOf(first[0])
+        let present = keysOf(first[1])
+        var contended = keys.filter { present.contains($0) && !locked.contains($0) }
+        let missing = keys.filter { !present.contains($0) }
+        // One insert for all; when one key's insert has to wait, one at a time.
+        for group in missing.isEmpty ? [] : [missing] {
+            if let inserted = try Applier.boundedWait(
+                connection, [.init(statements.insertEmptyStates, keyParameters(group), label: "create \(table.name) states")])
+            {
+                let created = keysOf(inserted[0])
+                locked.formUnion(created)
+                contended += group.filter { !created.contains($0) }
+                continue
+            }
+            for key in group {
+                guard let inserted = try Applier.boundedWait(
+                    connection, [.init(statements.insertEmptyStates, keyParameters([key]), label: "create \(table.name) state")])
+                else { continue }
+                if keysOf(inserted[0]).contains(key) { locked.insert(key) } else { contended.append(key) }
+            }
+        }
+        if !contended.isEmpty {
+            let params = keyParameters(contended.sorted(by: ApplyPlanner.keyPrecedes))
+            if let waited = try Applier.boundedWait(
+                connection, [.init(statements.lockStatesWaiting, params, label: "lock \(table.name) states")])
+            {
+                locked.formUnion(keysOf(waited[0]))
+            } else {
+                locked.formUnion(keysOf(try connection.query(statements.lockStatesNoWait, params, label: "lock \(table.name) states")))
+            }
+        }
+        return locked
     }
 
     private func keyParameters(_ keys: [[String]]) -> [String?] {

@@ -18,6 +18,14 @@ struct DeclaredTableStatements: Sendable {
     /// Locks the target's visible rows for the keys, in key order, without waiting on a lock an
     /// application holds (those rows are left out and set aside).
     let lockRows: String
+    /// Locks the state rows of the keys (`SKIP LOCKED`, or waiting), and lists those that exist:
+    /// a state row is what the capture trigger locks (or creates) for every write, so holding it
+    /// serializes an apply with the application's writes of that key, a new row's included.
+    let lockStatesNoWait: String
+    let lockStatesWaiting: String
+    let presentStates: String
+    /// Empty states for keys that have none, so that they can be locked; returns those inserted.
+    let insertEmptyStates: String
     /// The target's state and visible row for each key: key columns, whether a state exists, the
     /// state fields, whether a visible row exists, then the visible replicated columns.
     let selectCurrent: String
@@ -56,6 +64,23 @@ struct DeclaredTableStatements: Sendable {
             + "ORDER BY \(order("s")) LIMIT $\(keyCount + 1)::int"
         selectVisible = "SELECT \(keyText("r"))\(visibleFields.isEmpty ? "" : ", " + visibleFields) FROM \(target) AS r"
         lockRows = "SELECT \(keyText("r")) FROM \(target) AS r JOIN \(keysUnnest) ON \(match("r")) ORDER BY \(order("r")) FOR UPDATE OF r SKIP LOCKED"
+        let lockStates = "SELECT \(keyText("s")) FROM \(state) AS s JOIN \(keysUnnest) ON \(match("s")) ORDER BY \(order("s")) FOR UPDATE OF s"
+        lockStatesNoWait = lockStates + " SKIP LOCKED"
+        lockStatesWaiting = lockStates
+        presentStates = "SELECT \(keyText("s")) FROM \(state) AS s JOIN \(keysUnnest) ON \(match("s"))"
+        var emptyColumns = ["state_format", "sites", "versions", "max_hlc"].map { "\"\($0)\"" }
+        for (_, column) in table.replicated where column.rule == .counter {
+            emptyColumns.append(try CaptureNames.field(column.name, "contrib").quoted)
+        }
+        let emptyValues = ["\(StateEncoding.format)", "'{}'::text[]", "'{}'::bigint[]", "0"]
+            + Array(repeating: "'{}'::bigint[]", count: emptyColumns.count - 4)
+        let castKeys = table.key.enumerated().map { "k.k\($0 + 1)::\($1.type.name)" }.joined(separator: ", ")
+        insertEmptyStates = """
+            INSERT INTO \(state) AS s (\((table.key.map(\.name.quoted) + emptyColumns).joined(separator: ", "))) \
+            SELECT \(castKeys), \(emptyValues.joined(separator: ", ")) FROM \(keysUnnest) \
+            ORDER BY \(table.key.indices.map { "\($0 + 1)" }.joined(separator: ", ")) \
+            ON CONFLICT DO NOTHING RETURNING \(keyText("s"))
+            """
         let keyEquals = table.key.map { "s.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")
         let rowEquals = table.key.map { "r.\($0.name.quoted) = k.\($0.name.quoted)" }.joined(separator: " AND ")
         let typedKeys = table.key.enumerated().map { "k.k\($0 + 1)::\($1.type.name) AS \($1.name.quoted)" }.joined(separator: ", ")

@@ -375,7 +375,7 @@ enum Applier {
     /// Runs `statements` inside a savepoint with a short `lock_timeout` and returns their results;
     /// nil when one timed out (the savepoint is rolled back, which also restores the session's
     /// `lock_timeout` and releases whatever the statements had locked).
-    private static func boundedWait(
+    static func boundedWait(
         _ connection: some StatementRunner, _ statements: [PostgresConnection.Statement]
     ) throws(PostgresError) -> [QueryResult]? {
         let label = statements.first?.label ?? "bounded wait"
