@@ -170,8 +170,8 @@ public struct DeclaredApplier: Sendable {
 
     /// Locks the state rows of `keys`, creating empty ones for keys that have none; returns the
     /// keys locked. A state row another transaction holds gets one short wait
-    /// (`Applier.contendedLockTimeout`), then is passed over; so is a key whose first state
-    /// another transaction is inserting (an application's open insert).
+    /// (`BoundedLocking.contendedLockTimeout`), then is passed over; so is a key whose first
+    /// state another transaction is inserting (an application's open insert).
     private func lockStates(_ connection: some StatementRunner, keys: [[String]]) throws(PostgresError) -> Set<[String]> {
         let keyCount = table.key.count
         func keysOf(_ result: QueryResult) -> Set<[String]> { Set(result.rows.map { $0[0..<keyCount].map { $0 ?? "" } }) }
@@ -183,32 +183,20 @@ public struct DeclaredApplier: Sendable {
         let present = keysOf(first[1])
         var contended = keys.filter { present.contains($0) && !locked.contains($0) }
         let missing = keys.filter { !present.contains($0) }
-        // One insert for all; when one key's insert has to wait, one at a time.
-        for group in missing.isEmpty ? [] : [missing] {
-            if let inserted = try Applier.boundedWait(
-                connection, [.init(statements.insertEmptyStates, keyParameters(group), label: "create \(table.name) states")])
-            {
-                let created = keysOf(inserted[0])
-                locked.formUnion(created)
-                contended += group.filter { !created.contains($0) }
-                continue
-            }
-            for key in group {
-                guard let inserted = try Applier.boundedWait(
-                    connection, [.init(statements.insertEmptyStates, keyParameters([key]), label: "create \(table.name) state")])
-                else { continue }
-                if keysOf(inserted[0]).contains(key) { locked.insert(key) } else { contended.append(key) }
-            }
+        let created = try BoundedLocking.insertHalving(connection, keys: missing) { group in
+            [.init(statements.insertEmptyStates, keyParameters(group), label: "create \(table.name) states")]
         }
+        let inserted = created.reduce(into: Set<[String]>()) { $0.formUnion(keysOf($1.results[0])) }
+        locked.formUnion(inserted)
+        // Inserted meanwhile by another transaction (committed, or still open).
+        contended += missing.filter { !inserted.contains($0) }
         if !contended.isEmpty {
             let params = keyParameters(contended.sorted(by: ApplyPlanner.keyPrecedes))
-            if let waited = try Applier.boundedWait(
-                connection, [.init(statements.lockStatesWaiting, params, label: "lock \(table.name) states")])
-            {
-                locked.formUnion(keysOf(waited[0]))
-            } else {
-                locked.formUnion(keysOf(try connection.query(statements.lockStatesNoWait, params, label: "lock \(table.name) states")))
-            }
+            let waited = try BoundedLocking.lockBriefly(
+                connection,
+                waiting: [.init(statements.lockStatesWaiting, params, label: "lock \(table.name) states")],
+                noWait: [.init(statements.lockStatesNoWait, params, label: "lock \(table.name) states")])
+            locked.formUnion(keysOf(waited[0]))
         }
         return locked
     }

@@ -38,7 +38,7 @@ struct GeneratedTables: Sendable {
     }
 
     /// The generated tables of the retail schema only, as `CaptureTable`s.
-    static var builtInCaptureTables: [CaptureTable] { builtIn.ids.compactMap { builtIn.applier($0)?.table } }
+    static let builtInCaptureTables: [CaptureTable] = BuiltInTables.generatedCapture.map(BuiltInTables.captureTable)
 
     /// How many key columns the rows of table `id` have, for any table the engine replicates.
     func keyCount(ofTable id: Int) -> Int? {

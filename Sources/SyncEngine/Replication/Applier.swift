@@ -324,17 +324,12 @@ enum Applier {
 
     // MARK: - Locking without waiting on applications
 
-    /// How long a statement may wait on a row lock it has not seen held before: long enough
-    /// for another writer's short transaction (a sale, or another daemon's batch) to finish,
-    /// far too short for a till's open transaction to hold the batch up.
-    static let contendedLockTimeout = "50ms"
-
     /// Locks the target's rows for `keys` and reads them (the read starts after the lock, in a
     /// new statement). Rows the target lacks are inserted first (`insert`: placeholders for
     /// counters, the records themselves otherwise), locked by their insert. A row another
     /// transaction holds is not waited on: it is passed over (SKIP LOCKED); one not known to be
-    /// waiting already gets one short wait (`contendedLockTimeout`) before it is. Returns the
-    /// locked rows as `selectCurrent` reads them and the keys passed over.
+    /// waiting already gets one short wait (`BoundedLocking.contendedLockTimeout`) before it is.
+    /// Returns the locked rows as `selectCurrent` reads them and the keys passed over.
     private static func lockAndRead(
         _ connection: some StatementRunner, layout: TableLayout, keys: [RowKey], waiting: Set<RowKey>, insert: String,
         insertParameters: ([RowKey]) -> [String?]
@@ -370,58 +365,28 @@ enum Applier {
         return (ordered, keys.filter { !locked.contains($0) })
     }
 
-    private static func isLockTimeout(_ error: PostgresError) -> Bool { error.sqlState == "55P03" }
-
-    /// Runs `statements` inside a savepoint with a short `lock_timeout` and returns their results;
-    /// nil when one timed out (the savepoint is rolled back, which also restores the session's
-    /// `lock_timeout` and releases whatever the statements had locked).
-    static func boundedWait(
-        _ connection: some StatementRunner, _ statements: [PostgresConnection.Statement]
-    ) throws(PostgresError) -> [QueryResult]? {
-        let label = statements.first?.label ?? "bounded wait"
-        do {
-            let results = try connection.pipeline(
-                [
-                    .init("SAVEPOINT omnisync_lock", label: label),
-                    .init("SET LOCAL lock_timeout = '\(contendedLockTimeout)'", label: label),
-                ] + statements + [
-                    .init("SET LOCAL lock_timeout = '\(SiteHandle.lockTimeout)'", label: label),
-                    .init("RELEASE SAVEPOINT omnisync_lock", label: label),
-                ])
-            return Array(results[2..<(2 + statements.count)])
-        } catch {
-            guard isLockTimeout(error) else { throw error }
-            _ = try connection.pipeline([
-                .init("ROLLBACK TO SAVEPOINT omnisync_lock", label: label),
-                .init("RELEASE SAVEPOINT omnisync_lock", label: label),
-            ])
-            return nil
-        }
-    }
-
-    /// Inserts the missing rows and reads them. An insert waits for another transaction inserting
-    /// (or having changed) the same key until that one ends, so the wait is bounded, and a key
-    /// that makes it time out is found by halving. Returns the keys inserted (locked by this
-    /// transaction) and their rows.
+    /// Inserts the missing rows and reads them, halving a group whose insert had to wait
+    /// (`BoundedLocking.insertHalving`). Returns the keys inserted (locked by this transaction)
+    /// and their rows.
     private static func insertBounded(
         _ connection: some StatementRunner, layout: TableLayout, sql: String, keys: [RowKey],
         parameters: ([RowKey]) -> [String?]
     ) throws(PostgresError) -> (keys: Set<RowKey>, rows: [[String?]]) {
         let name = layout.table.name
-        if let results = try boundedWait(connection, [
-            .init(sql, parameters(keys), label: "insert \(name) rows"),
-            .init(layout.sql.selectCurrent, keyParameters(keys, layout: layout), label: "read \(name) rows"),
-        ]) {
-            let inserted = Set(results[0].rows.map { layout.rowKey($0) })
-            return (inserted, results[1].rows.filter { inserted.contains(layout.rowKey($0)) })
+        let groups = try BoundedLocking.insertHalving(connection, keys: keys) { group in
+            [
+                .init(sql, parameters(group), label: "insert \(name) rows"),
+                .init(layout.sql.selectCurrent, keyParameters(group, layout: layout), label: "read \(name) rows"),
+            ]
         }
-        guard keys.count > 1 else { return ([], []) }
-        let half = keys.count / 2
-        let first = try insertBounded(
-            connection, layout: layout, sql: sql, keys: Array(keys[..<half]), parameters: parameters)
-        let second = try insertBounded(
-            connection, layout: layout, sql: sql, keys: Array(keys[half...]), parameters: parameters)
-        return (first.keys.union(second.keys), first.rows + second.rows)
+        var inserted: Set<RowKey> = []
+        var rows: [[String?]] = []
+        for group in groups {
+            let keys = Set(group.results[0].rows.map { layout.rowKey($0) })
+            inserted.formUnion(keys)
+            rows += group.results[1].rows.filter { keys.contains(layout.rowKey($0)) }
+        }
+        return (inserted, rows)
     }
 
     /// Locks rows that were held a moment ago, waiting for them briefly; after that, takes those
@@ -431,18 +396,13 @@ enum Applier {
     ) throws(PostgresError) -> (keys: Set<RowKey>, rows: [[String?]]) {
         let params = keyParameters(keys, layout: layout)
         let name = layout.table.name
-        var results = try boundedWait(connection, [
-            .init(layout.sql.lockRows, params, label: "lock \(name) rows"),
-            .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
-        ])
-        if results == nil {
-            results = try connection.pipeline([
-                .init(layout.sql.lockRowsNoWait, params, label: "lock \(name) rows"),
-                .init(layout.sql.selectCurrent, params, label: "read \(name) rows"),
-            ])
-        }
-        let got = Set((results?[0].rows ?? []).map { layout.rowKey($0) })
-        return (got, (results?[1].rows ?? []).filter { got.contains(layout.rowKey($0)) })
+        let read = PostgresConnection.Statement(layout.sql.selectCurrent, params, label: "read \(name) rows")
+        let results = try BoundedLocking.lockBriefly(
+            connection,
+            waiting: [.init(layout.sql.lockRows, params, label: "lock \(name) rows"), read],
+            noWait: [.init(layout.sql.lockRowsNoWait, params, label: "lock \(name) rows"), read])
+        let got = Set(results[0].rows.map { layout.rowKey($0) })
+        return (got, results[1].rows.filter { got.contains(layout.rowKey($0)) })
     }
 
     // MARK: - Invariants across rows

@@ -91,15 +91,7 @@ enum DeclaredTableInstaller {
 
     /// A generated script that cannot be generated (a name beyond PostgreSQL's limits) fails the
     /// migration with the reason, as a statement would.
-    private static func sql(_ body: () throws(SyntaxError) -> String) throws(PostgresError) -> String {
-        do {
-            return try body()
-        } catch {
-            throw PostgresError(category: .invalidInput, sqlState: nil, message: error.message, statement: "generate capture")
-        }
-    }
-
-    private static func sql(_ body: () throws(SyntaxError) -> QualifiedName) throws(PostgresError) -> QualifiedName {
+    private static func sql<Generated>(_ body: () throws(SyntaxError) -> Generated) throws(PostgresError) -> Generated {
         do {
             return try body()
         } catch {

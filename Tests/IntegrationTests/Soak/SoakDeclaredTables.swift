@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+@testable import SyncEngine
 
 /// The application's own tables in the soak (CONTRACT §6, docs/declaring-tables.md), created at
 /// every site before `omnisync migrate` and declared in `[table]` sections:
@@ -70,25 +71,7 @@ enum SoakDeclared {
     /// A JSON object of text values in the given order, written as `omnisync verify` and the
     /// conflict log's reader write a declared table's key (no spaces).
     static func json(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\(quote($0.0)):\(quote($0.1))" }.joined(separator: ",") + "}"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONText.object(pairs.map { ($0.0, JSONText.quote($0.1)) })
     }
 
     /// The tag of a row of a declared table named in `omnisync.conflicts` (`table_name`, and
