@@ -1,6 +1,6 @@
 /// Which sites receive a table's rows (CONTRACT §8). The catalog parses and validates routes;
-/// deciding per row is the router's job (CONTRACT §8, not built yet); until then every command
-/// but `check` refuses every route but ``all`` (``isSupported``).
+/// deciding per row is SyncEngine's `Router`, which the engine does not ask yet: until it does,
+/// every command but `check` refuses every route but ``all`` (``isSupported``).
 public enum Route: Sendable, Hashable, CustomStringConvertible {
     /// Every site (v1's behaviour, the default).
     case all

@@ -120,7 +120,10 @@ public struct Configuration: Sendable, Equatable {
                     throw failure("duplicate site '\(name)' (first defined on line \(first.line))")
                 }
                 let draft = try apply(section, of: .site, path: path)
-                sites.append(SiteConfig(name: name, conninfo: draft.conninfo ?? "", line: section.line))
+                sites.append(
+                    SiteConfig(
+                        name: name, conninfo: draft.conninfo ?? "", isHub: draft.hub ?? false,
+                        locations: draft.locations, line: section.line))
 
             case "table":
                 guard let name = section.argument else {

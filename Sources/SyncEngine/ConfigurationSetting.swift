@@ -27,6 +27,8 @@ public struct ConfigurationSetting: Sendable {
     struct Draft {
         var daemon = DaemonSettings()
         var conninfo: String?
+        var hub: Bool?
+        var locations: [String]?
     }
 
     public let section: Section
@@ -39,6 +41,8 @@ public struct ConfigurationSetting: Sendable {
     public let required: Bool
     /// A value to show in the example file for a key without a default.
     public let example: String?
+    /// The default in words, for a key whose default is not one value (`locations`).
+    public let defaultDescription: String?
     let apply: @Sendable (String, inout Draft) throws(InvalidValue) -> Void
     let read: @Sendable (Draft) -> String?
 
@@ -49,6 +53,7 @@ public struct ConfigurationSetting: Sendable {
         onReload: ReloadEffect,
         required: Bool = false,
         example: String? = nil,
+        defaultDescription: String? = nil,
         apply: @escaping @Sendable (String, inout Draft) throws(InvalidValue) -> Void,
         read: @escaping @Sendable (Draft) -> String?
     ) {
@@ -58,6 +63,7 @@ public struct ConfigurationSetting: Sendable {
         self.onReload = onReload
         self.required = required
         self.example = example
+        self.defaultDescription = defaultDescription
         self.apply = apply
         self.read = read
     }
@@ -73,6 +79,8 @@ public struct ConfigurationSetting: Sendable {
     func value(in site: SiteConfig) -> String? {
         var draft = Draft()
         draft.conninfo = site.conninfo
+        draft.hub = site.isHub
+        draft.locations = site.locations
         return read(draft)
     }
 

@@ -29,7 +29,9 @@ extension ConfigurationSettings {
             lines.append("[site \(site.name)]")
             for setting in siteSettings {
                 if index == 0 { lines += documentation(of: setting) }
-                lines.append(assignment(of: setting, value: site.values[setting.key]))
+                // A key whose default depends on the site (locations) is shown with this site's.
+                let siteDefault = setting.value(in: SiteConfig(name: site.name, conninfo: "", line: 0))
+                lines.append(assignment(of: setting, value: site.values[setting.key] ?? siteDefault))
             }
         }
         lines += [""] + exampleTable
@@ -69,7 +71,7 @@ extension ConfigurationSettings {
         if setting.required {
             notes.append("Required.")
         } else {
-            notes.append("Default: \(setting.defaultText ?? "unset").")
+            notes.append("Default: \(setting.defaultDescription ?? setting.defaultText ?? "unset").")
         }
         switch setting.onReload {
         case .inPlace: notes.append("Applied on SIGHUP.")

@@ -87,13 +87,68 @@ public enum ConfigurationSettings {
             },
             read: { $0.conninfo }
         ),
+        ConfigurationSetting(
+            section: .site, key: "hub",
+            documentation: [
+                "yes: the site receives every row of every table, whatever the table's route (the web",
+                "shop, a head office). no: it receives the rows routed to it.",
+            ],
+            onReload: .renewsConnections,
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                switch value {
+                case "yes": draft.hub = true
+                case "no": draft.hub = false
+                default: throw ConfigurationSetting.InvalidValue(message: "expected yes or no, got '\(value)'")
+                }
+            },
+            read: { ($0.hub ?? false) ? "yes" : "no" }
+        ),
+        ConfigurationSetting(
+            section: .site, key: "locations",
+            documentation: [
+                "Comma-separated locations the site sells from: the values of retail.stock.location, and",
+                "of any column a table routes by 'location', whose rows it receives.",
+            ],
+            onReload: .renewsConnections,
+            defaultDescription: "the site's own name",
+            apply: { value, draft throws(ConfigurationSetting.InvalidValue) in
+                draft.locations = try locationList(value)
+            },
+            read: { $0.locations?.joined(separator: ", ") }
+        ),
     ]
+
+    /// Reads a `locations` value: names separated by commas, each trimmed, none empty or repeated.
+    static func locationList(_ value: String) throws(ConfigurationSetting.InvalidValue) -> [String] {
+        var names: [String] = []
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = String(part.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            guard !name.isEmpty else {
+                throw ConfigurationSetting.InvalidValue(
+                    message: "a location is empty; write names separated by commas, e.g. 'store-042, store-042-backroom'")
+            }
+            guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw ConfigurationSetting.InvalidValue(message: "the location '\(name)' contains a control character")
+            }
+            guard !names.contains(name) else {
+                throw ConfigurationSetting.InvalidValue(message: "the location '\(name)' is listed twice")
+            }
+            names.append(name)
+        }
+        return names
+    }
 
     /// The two sites shown in the example file, the web shop and one store, with values for
     /// site keys that have no default.
     public static let exampleSites: [(name: String, values: [String: String])] = [
-        ("web", ["conninfo": "host=/var/run/postgresql dbname=shop user=omnisync"]),
-        ("store-042", ["conninfo": "postgresql://omnisync@store042.example.internal/pos?sslmode=verify-full"]),
+        ("web", ["conninfo": "host=/var/run/postgresql dbname=shop user=omnisync", "hub": "yes"]),
+        (
+            "store-042",
+            [
+                "conninfo": "postgresql://omnisync@store042.example.internal/pos?sslmode=verify-full",
+                "locations": "store-042, store-042-backroom",
+            ]
+        ),
     ]
 
     public static func setting(section: ConfigurationSetting.Section, key: String) -> ConfigurationSetting? {

@@ -76,6 +76,47 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertFalse("\(site)".contains("secret"))
     }
 
+    func testHubAndLocations() throws {
+        let text = """
+            [site web]
+            conninfo = x
+            hub = yes
+
+            [site store-042]
+            conninfo = y
+            locations = store-042,store-042-backroom ,  "Kiosk 1"
+            hub = no
+            """
+        let configuration = try Configuration.parse(text, path: path)
+        XCTAssertEqual(
+            configuration.sites,
+            [
+                SiteConfig(name: "web", conninfo: "x", isHub: true, line: 1),
+                SiteConfig(name: "store-042", conninfo: "y", locations: ["store-042", "store-042-backroom", "\"Kiosk 1\""], line: 5),
+            ])
+        // By default a site is no hub and sells from its own name.
+        let plain = try Configuration.parse(twoSites, path: path)
+        XCTAssertEqual(plain.sites.map(\.isHub), [false, false])
+        XCTAssertEqual(plain.sites.map(\.locations), [["web"], ["store-1"]])
+    }
+
+    func testBadHubAndLocations() {
+        assertError(twoSites + "\nhub = true\n", line: 6, key: "hub", message: "expected yes or no, got 'true'")
+        assertError(twoSites + "\nlocations = a,,b\n", line: 6, key: "locations", message: "a location is empty")
+        assertError(twoSites + "\nlocations = a, b, a\n", line: 6, key: "locations", message: "the location 'a' is listed twice")
+        assertError(twoSites + "\nlocations = a,\n", line: 6, key: "locations", message: "a location is empty")
+    }
+
+    func testChangingAHubOrLocationsRenewsConnections() throws {
+        let before = try Configuration.parse(twoSites, path: path)
+        let hub = try Configuration.parse(twoSites.replacingOccurrences(of: "dbname=shop", with: "dbname=shop\nhub = yes"), path: path)
+        XCTAssertEqual(ConfigurationChange.between(before, hub), [ConfigurationChange(name: "[site web]", effect: .renewsConnections)])
+        let moved = try Configuration.parse(twoSites + "\nlocations = store-1, store-1-backroom\n", path: path)
+        XCTAssertEqual(ConfigurationChange.between(before, moved), [ConfigurationChange(name: "[site store-1]", effect: .renewsConnections)])
+        let spelledOut = try Configuration.parse(twoSites + "\nlocations = store-1\nhub = no\n", path: path)
+        XCTAssertEqual(ConfigurationChange.between(before, spelledOut), [], "the defaults written out are no change")
+    }
+
     // MARK: every kind of mistake
 
     func testDuplicateSiteNamesTheSecondHeader() {
