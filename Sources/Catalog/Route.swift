@@ -1,6 +1,6 @@
 /// Which sites receive a table's rows (CONTRACT §8). The catalog parses and validates routes;
-/// deciding per row is SyncEngine's `Router`, which the engine does not ask yet: until it does,
-/// every command but `check` refuses every route but ``all`` (``isSupported``).
+/// deciding per row is SyncEngine's `Router`. The engine delivers ``all`` and ``location(_:)``
+/// routes so far; SyncEngine's configuration refuses the others for every command but `check`.
 public enum Route: Sendable, Hashable, CustomStringConvertible {
     /// Every site (v1's behaviour, the default).
     case all
@@ -55,9 +55,6 @@ public enum Route: Sendable, Hashable, CustomStringConvertible {
         }
         return route
     }
-
-    /// Whether the engine can deliver by this route yet: only ``all`` for now.
-    public var isSupported: Bool { self == .all }
 
     /// The columns of the row that decide where it goes; none for ``all``.
     public var columns: [SQLIdentifier] {

@@ -39,27 +39,52 @@ public struct Configuration: Sendable, Equatable {
         catalog.tables.filter { !$0.isBuiltIn }
     }
 
-    /// Routes other than `all` are parsed and checked but not supported yet, nor routes and checks
-    /// of the retail tables: every command but `omnisync check` refuses them, rather than run as if
-    /// the key were not there.
+    /// What this version delivers: routes `all` and `location COLUMN` (by a key column) on the
+    /// tables whose capture is generated; `follow` and `with` routes, routes of v1's five retail
+    /// tables and checks added to the retail tables are parsed and checked but not delivered yet,
+    /// so every command but `omnisync check` refuses them, rather than run as if the key were not there.
     public func requireOnlyBuiltInReplication() throws(ConfigurationError) {
         for declaration in tables {
             switch declaration {
             case .table(let spec):
-                guard spec.route == .all else {
-                    throw ConfigurationError(
-                        file: path, line: spec.line, key: "route",
-                        message: "[table \(spec.name)]: only 'route = all' is supported by this version; remove the key or set it to all")
+                if let problem = Self.unsupported(spec.route, table: spec.name, key: spec.key?.map(\.name), rows: spec.rows) {
+                    throw ConfigurationError(file: path, line: spec.line, key: "route", message: problem)
                 }
             case .builtIn(let override):
-                let route = override.route ?? .all
-                guard route == .all, override.checks.isEmpty else {
+                guard override.checks.isEmpty else {
                     throw ConfigurationError(
-                        file: path, line: override.line, key: override.checks.isEmpty ? "route" : "check.\(override.checks[0].kind)",
-                        message: "[table \(override.name)]: routes and checks of the retail tables are not supported by"
-                            + " this version yet")
+                        file: path, line: override.line, key: "check.\(override.checks[0].kind)",
+                        message: "[table \(override.name)]: checks of the retail tables are not supported by this version yet")
+                }
+                let route = override.route ?? .all
+                guard route != .all else { continue }
+                guard let builtIn = BuiltInTables.generatedCapture.first(where: { $0.name == override.name }) else {
+                    throw ConfigurationError(
+                        file: path, line: override.line, key: "route",
+                        message: "[table \(override.name)]: v1's retail tables are routed 'all' by this version; remove the"
+                            + " key or set it to all")
+                }
+                if let problem = Self.unsupported(route, table: override.name, key: builtIn.key?.map(\.name), rows: builtIn.rows) {
+                    throw ConfigurationError(file: path, line: override.line, key: "route", message: problem)
                 }
             }
+        }
+    }
+
+    /// Why this version cannot deliver a table's rows by `route`, if it cannot.
+    private static func unsupported(_ route: Route, table: QualifiedName, key: [SQLIdentifier]?, rows: TableSpec.Rows) -> String? {
+        switch route {
+        case .all:
+            return nil
+        case .location(let column):
+            // A mutable table's route column is a key column (the catalog checks it once the key is
+            // known); an insert-only one's must be too, for now: the row's place is read from its key.
+            guard rows == .insertOnly else { return nil }
+            if let key, key.contains(column) { return nil }
+            return "[table \(table)]: an insert_only table is routed by a column of its key in this version;"
+                + " declare 'key =' with \(column) in it"
+        case .follow, .with:
+            return "[table \(table)]: 'route = \(route)' is not supported by this version yet; use all or location COLUMN"
         }
     }
 

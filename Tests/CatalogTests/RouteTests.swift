@@ -45,11 +45,11 @@ final class RouteTests: XCTestCase {
         }
     }
 
-    func testOnlyAllIsSupportedYet() throws {
-        XCTAssertTrue(Route.all.isSupported)
-        XCTAssertFalse(try Route.parse("location store_id").isSupported)
-        XCTAssertFalse(try Route.parse("follow customer customer_id").isSupported)
-        XCTAssertFalse(try Route.parse("with retail.orders (order_id)").isSupported)
+    func testTheColumnsThatDecideARowsPlace() throws {
+        XCTAssertEqual(Route.all.columns, [])
+        XCTAssertEqual(try Route.parse("location store_id").columns.map(\.name), ["store_id"])
+        XCTAssertEqual(try Route.parse("follow customer customer_id").columns.map(\.name), ["customer_id"])
+        XCTAssertEqual(try Route.parse("with retail.orders (order_id, line)").columns.map(\.name), ["order_id", "line"])
     }
 
     func testMalformedRoutes() {

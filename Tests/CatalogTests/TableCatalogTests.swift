@@ -77,7 +77,6 @@ final class TableCatalogTests: XCTestCase {
             route = with retail.orders (order_id)
             """)
         XCTAssertEqual(catalog.tables.filter { $0.route == .all }.map(\.name), [])
-        XCTAssertEqual(catalog.tables.filter { $0.route.isSupported }.count, 0)
     }
 
     func testATableDeclaredTwiceNamesTheSecondHeader() {

@@ -26,7 +26,6 @@ final class TableDeclarationTests: XCTestCase {
         XCTAssertEqual(spec.columns.map(\.rule), [.greatest, .lww, .counter, .local])
         XCTAssertEqual(spec.checks, [TableSpec.Check(kind: "negative_stock", expression: "qty >= 0")])
         XCTAssertEqual(spec.route, .location(ident("store_id")))
-        XCTAssertFalse(spec.route.isSupported)
         XCTAssertFalse(spec.isBuiltIn)
         XCTAssertEqual(spec.line, 1)
         XCTAssertEqual(spec.id, TableID.derived(from: spec.name))

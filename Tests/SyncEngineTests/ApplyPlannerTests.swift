@@ -56,6 +56,23 @@ final class ApplyPlannerTests: XCTestCase {
         XCTAssertEqual(plan.stateWrites.count, 1)
     }
 
+    func testARowTheTargetHoldsMoreOfGoesBackToASourceNotRoutedIt() throws {
+        let table = try table()
+        let theirs = written(table, at: "store-b", wall: 10, [(0, .delta(-1))])
+        let ours = written(table, at: "store-a", wall: 5, [(0, .delta(-2))])
+        let both = ours.merging(theirs).row
+        let incoming = [["O-1"]: StateEncoding.encode(theirs)]
+        let ahead = [["O-1"]: TargetRow(state: StateEncoding.encode(ours), visible: ["-2", nil, nil])]
+        XCTAssertEqual(ApplyPlanner.plan(table: table, incoming: incoming, target: ahead, returnIfAhead: [["O-1"]]).returns, [["O-1"]])
+        XCTAssertEqual(ApplyPlanner.plan(table: table, incoming: incoming, target: ahead).returns, [], "a source routed the row gets it anyway")
+        // Nothing to return when the source sent all the target has, or more.
+        let behind = [["O-1"]: TargetRow(state: StateEncoding.encode(theirs), visible: ["-1", nil, nil])]
+        XCTAssertEqual(ApplyPlanner.plan(table: table, incoming: incoming, target: behind, returnIfAhead: [["O-1"]]).returns, [])
+        let plan = ApplyPlanner.plan(table: table, incoming: [["O-1"]: StateEncoding.encode(both)], target: ahead, returnIfAhead: [["O-1"]])
+        XCTAssertEqual(plan.returns, [])
+        XCTAssertEqual(ApplyPlanner.plan(table: table, incoming: incoming, target: [:], returnIfAhead: [["O-1"]]).returns, [])
+    }
+
     func testAnAddWinsDeleteThatSawEverythingDeletesTheVisibleRow() throws {
         let table = try table(rows: .mutable(delete: .addWins))
         let row = written(table, at: "web", wall: 10, [(0, .delta(5)), (2, .value("store-a"))])

@@ -25,10 +25,11 @@ public final class SyncFixture: Sendable {
     }
 
     /// Creates a database per site (site i in cluster i mod the number of clusters), writes a
-    /// configuration file and migrates every site.
+    /// configuration file and migrates every site. `siteKeys` adds lines to a site's section
+    /// (`hub = yes`).
     public static func make(
         sites: [String] = ["web", "store-a", "store-b"], batchSize: Int = 1000, pollIntervalMs: Int = 500,
-        migrate: Bool = true, tables: String = "", applicationSchema: String? = nil
+        migrate: Bool = true, tables: String = "", applicationSchema: String? = nil, siteKeys: [String: String] = [:]
     ) async throws -> SyncFixture {
         let clusters = try TestClusters.fromEnvironment()
         var conninfos: [String] = []
@@ -46,7 +47,8 @@ public final class SyncFixture: Sendable {
         let directory = NSTemporaryDirectory() + "omnisync-fixture-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/omnisync.conf"
-        try (configText(sites: sites, conninfos: conninfos, batchSize: batchSize, pollIntervalMs: pollIntervalMs) + tables)
+        try (configText(sites: sites, conninfos: conninfos, batchSize: batchSize, pollIntervalMs: pollIntervalMs, siteKeys: siteKeys)
+            + tables)
             .write(toFile: path, atomically: true, encoding: .utf8)
         let configuration = try Configuration.load(path: path)
         let fixture = SyncFixture(
@@ -63,11 +65,12 @@ public final class SyncFixture: Sendable {
     }
 
     public static func configText(
-        sites: [String], conninfos: [String], batchSize: Int = 1000, pollIntervalMs: Int = 500, logLevel: String = "debug"
+        sites: [String], conninfos: [String], batchSize: Int = 1000, pollIntervalMs: Int = 500, logLevel: String = "debug",
+        siteKeys: [String: String] = [:]
     ) -> String {
         var text = "[daemon]\nlog_level = \(logLevel)\nbatch_size = \(batchSize)\npoll_interval_ms = \(pollIntervalMs)\n"
         for (name, conninfo) in zip(sites, conninfos) {
-            text += "\n[site \(name)]\nconninfo = \(conninfo)\n"
+            text += "\n[site \(name)]\nconninfo = \(conninfo)\n" + (siteKeys[name].map { $0 + "\n" } ?? "")
         }
         return text
     }

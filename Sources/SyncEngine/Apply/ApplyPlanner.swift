@@ -48,9 +48,13 @@ struct ApplyPlan: Sendable, Equatable {
     var quarantined: [Quarantine] = []
     /// Rows whose merged values changed and that are present: the table's checks run on them.
     var changedRows: [[String]] = []
+    /// Rows the target holds more of than a source not routed them sent: recorded in the
+    /// target's outbox again, so that they reach the source (`RouteShares`).
+    var returns: [[String]] = []
 
     var isEmpty: Bool {
         stateWrites.isEmpty && visibleWrites.isEmpty && visibleDeletes.isEmpty && conflicts.isEmpty && quarantined.isEmpty
+            && returns.isEmpty
     }
 }
 
@@ -64,8 +68,11 @@ struct TargetRow: Sendable, Equatable {
 }
 
 enum ApplyPlanner {
+    /// - Parameter returnIfAhead: keys whose source is not routed the row; where the join holds
+    ///   more than the source sent, the plan returns the row to it.
     static func plan(
-        table: CaptureTable, incoming: [[String]: [StateField]], target: [[String]: TargetRow]
+        table: CaptureTable, incoming: [[String]: [StateField]], target: [[String]: TargetRow],
+        returnIfAhead: Set<[String]> = []
     ) -> ApplyPlan {
         var plan = ApplyPlan()
         let empty = table.emptyRow
@@ -91,6 +98,7 @@ enum ApplyPlanner {
                 }
             }
             let (merged, found) = current.merging(arriving)
+            if returnIfAhead.contains(key), merged != arriving { plan.returns.append(key) }
             if merged != current || held?.state == nil {
                 plan.stateWrites.append(.init(key: key, state: StateEncoding.encode(merged)))
             }

@@ -73,6 +73,10 @@ public struct DeclaredApplier: Sendable {
         /// Rows passed over because an application holds them locked at the target.
         public internal(set) var lockedKeys: [[String]] = []
         public internal(set) var rowsWritten = 0
+        /// Rows routed away from the target that it does not hold: passed over, delivered.
+        public internal(set) var routedAway = 0
+        /// Rows recorded in the target's outbox again, for a source not routed them.
+        public internal(set) var returned = 0
     }
 
     /// Joins `incoming` into the target in one transaction of its own.
@@ -83,8 +87,15 @@ public struct DeclaredApplier: Sendable {
     }
 
     /// Joins `incoming` into the target inside the caller's transaction (a batch's, with its cursor).
+    ///
+    /// - Parameters:
+    ///   - heldOnly: keys routed away from the target (`RouteShares`): joined only where the target
+    ///     already holds the row's state, passed over (delivered) elsewhere.
+    ///   - returnIfAhead: keys whose source is not routed the row: where the join holds more than
+    ///     the source sent, the row is recorded in the target's outbox again, for the source.
     func applyWithinTransaction(
-        _ connection: some StatementRunner, incoming: [[String]: [StateField]]
+        _ connection: some StatementRunner, incoming: [[String]: [StateField]], heldOnly: Set<[String]> = [],
+        returnIfAhead: Set<[String]> = []
     ) throws(PostgresError) -> Outcome {
         var outcome = Outcome()
         guard !incoming.isEmpty else { return outcome }
@@ -93,8 +104,9 @@ public struct DeclaredApplier: Sendable {
         let all = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
         // The state rows first: a key whose state another transaction holds (an application
         // writing it, a new row not yet committed) is set aside, never read stale and overwritten.
-        let held = try lockStates(connection, keys: all)
-        outcome.lockedKeys = all.filter { !held.contains($0) }
+        let (held, routedAway) = try lockStates(connection, keys: all, heldOnly: heldOnly)
+        outcome.routedAway = routedAway.count
+        outcome.lockedKeys = all.filter { !held.contains($0) && !routedAway.contains($0) }
         let keys = all.filter { held.contains($0) }
         guard !keys.isEmpty else { return outcome }
         let params = keyParameters(keys)
@@ -130,7 +142,8 @@ public struct DeclaredApplier: Sendable {
             target[key] = TargetRow(state: state, visible: visible)
         }
         let plan = ApplyPlanner.plan(
-            table: table, incoming: incoming.filter { held.contains($0.key) && !passedOver.contains($0.key) }, target: target)
+            table: table, incoming: incoming.filter { held.contains($0.key) && !passedOver.contains($0.key) }, target: target,
+            returnIfAhead: returnIfAhead)
         var writes: [PostgresConnection.Statement] = []
         if !plan.stateWrites.isEmpty {
             var stateParams = keyParameters(plan.stateWrites.map(\.key))
@@ -151,6 +164,9 @@ public struct DeclaredApplier: Sendable {
         if !plan.visibleDeletes.isEmpty {
             writes.append(.init(statements.deleteVisible, keyParameters(plan.visibleDeletes), label: "delete \(table.name) rows"))
         }
+        if !plan.returns.isEmpty {
+            writes.append(.init(statements.recordAgain, keyParameters(plan.returns), label: "record \(table.name) rows again"))
+        }
         // The checks read the rows as these writes leave them, in the same round trip.
         let checked = plan.changedRows.sorted(by: ApplyPlanner.keyPrecedes)
         let checkStatements = checked.isEmpty ? [] : checks.map { check in
@@ -165,14 +181,18 @@ public struct DeclaredApplier: Sendable {
         outcome.conflicts = plan.conflicts + outcome.conflicts
         outcome.quarantined += plan.quarantined.map { ($0.key, $0.reason) }
         outcome.rowsWritten = Set(plan.stateWrites.map(\.key) + plan.visibleWrites.map(\.key) + plan.visibleDeletes).count
+        outcome.returned = plan.returns.count
         return outcome
     }
 
-    /// Locks the state rows of `keys`, creating empty ones for keys that have none; returns the
-    /// keys locked. A state row another transaction holds gets one short wait
-    /// (`BoundedLocking.contendedLockTimeout`), then is passed over; so is a key whose first
-    /// state another transaction is inserting (an application's open insert).
-    private func lockStates(_ connection: some StatementRunner, keys: [[String]]) throws(PostgresError) -> Set<[String]> {
+    /// Locks the state rows of `keys`, creating empty ones for keys that have none but those in
+    /// `heldOnly` (returned as routed away); returns the keys locked. A state row another
+    /// transaction holds gets one short wait (`BoundedLocking.contendedLockTimeout`), then is
+    /// passed over; so is a key whose first state another transaction is inserting (an
+    /// application's open insert).
+    private func lockStates(
+        _ connection: some StatementRunner, keys: [[String]], heldOnly: Set<[String]>
+    ) throws(PostgresError) -> (locked: Set<[String]>, routedAway: Set<[String]>) {
         let keyCount = table.key.count
         func keysOf(_ result: QueryResult) -> Set<[String]> { Set(result.rows.map { $0[0..<keyCount].map { $0 ?? "" } }) }
         let first = try connection.pipeline([
@@ -182,7 +202,8 @@ public struct DeclaredApplier: Sendable {
         var locked = keysOf(first[0])
         let present = keysOf(first[1])
         var contended = keys.filter { present.contains($0) && !locked.contains($0) }
-        let missing = keys.filter { !present.contains($0) }
+        let routedAway = Set(keys.filter { !present.contains($0) && heldOnly.contains($0) })
+        let missing = keys.filter { !present.contains($0) && !heldOnly.contains($0) }
         let created = try BoundedLocking.insertHalving(connection, keys: missing) { group in
             [.init(statements.insertEmptyStates, keyParameters(group), label: "create \(table.name) states")]
         }
@@ -198,7 +219,7 @@ public struct DeclaredApplier: Sendable {
                 noWait: [.init(statements.lockStatesNoWait, params, label: "lock \(table.name) states")])
             locked.formUnion(keysOf(waited[0]))
         }
-        return locked
+        return (locked, routedAway)
     }
 
     private func keyParameters(_ keys: [[String]]) -> [String?] {

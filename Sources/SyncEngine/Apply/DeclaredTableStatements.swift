@@ -33,6 +33,9 @@ struct DeclaredTableStatements: Sendable {
     let insertVisible: String
     let updateVisible: String
     let deleteVisible: String
+    /// Records the keys in the target's own outbox, as capture does, and wakes its links: the
+    /// target holds more of these rows than a source that is not routed them sent (`RouteShares`).
+    let recordAgain: String
 
     init(_ table: CaptureTable) throws(SyntaxError) {
         self.table = table
@@ -120,5 +123,12 @@ struct DeclaredTableStatements: Sendable {
             WHERE \(match("r", "u", "c"))
             """
         deleteVisible = "DELETE FROM \(target) AS r USING \(keysUnnest) WHERE \(match("r"))"
+        let wholeKey = (1...keyCount).map { "k.k\($0)" }.joined(separator: ", ")
+        recordAgain = """
+            WITH recorded AS (INSERT INTO omnisync.outbox (table_id, k1, k2, row_key) \
+            SELECT \(table.id.rawValue), k.k1, \(keyCount > 1 ? "k.k2" : "NULL"), ARRAY[\(wholeKey)]::text[] \
+            FROM \(keysUnnest) RETURNING 1) \
+            SELECT pg_notify('omnisync', '') FROM (SELECT count(*) FROM recorded) AS n
+            """
     }
 }

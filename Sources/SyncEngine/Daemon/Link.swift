@@ -20,6 +20,8 @@ actor Link {
     private let stats: EngineStats
     private let batchSize: Int
     private let stopping: @Sendable () -> Bool
+    /// Which rows of the source's pages go to the target (CONTRACT §8).
+    private let routes: RouteShares
 
     /// The cursor as stored at the target (nil: none yet); `current` may be ahead of it by
     /// windows that delivered nothing and were not worth a write.
@@ -53,8 +55,9 @@ actor Link {
 
     init(
         source: SiteHandle, target: SiteHandle, logger: Logger, stats: EngineStats, batchSize: Int,
-        stopping: @escaping @Sendable () -> Bool
+        routes: RouteShares, stopping: @escaping @Sendable () -> Bool
     ) {
+        self.routes = routes
         self.source = source
         self.target = target
         self.logger = logger.with([LogKey.site: target.name, LogKey.peer: source.name])
@@ -69,6 +72,11 @@ actor Link {
     /// The generated tables as the sites' sessions found them installed (read afresh each time:
     /// a site's first session may add declared tables).
     private nonisolated var tables: GeneratedTables { source.installed.current }
+
+    /// The target's share of a batch read from the source.
+    private func share(of batch: ChangeBatch) -> ChangeBatch {
+        routes.share(of: batch, from: source.name, to: target.name, tables: tables)
+    }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
     nonisolated func wake() { wakeContinuation.yield() }
@@ -197,7 +205,7 @@ actor Link {
     private func apply(_ page: ChangePage) async throws(SideFailure) -> CursorFate {
         let update = CursorUpdate(
             source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
-        let batch = page.batch
+        let batch = share(of: page.batch)
         let started = ContinuousClock.now
         let outcome: ApplyOutcome
         switch try await applyBatch(batch, cursor: update) {
@@ -216,6 +224,7 @@ actor Link {
                 "batch applied",
                 [
                     LogKey.changes: page.records.count, LogKey.rows: outcome.rowsWritten,
+                    "routed_away": outcome.routedAway, "returned": outcome.returned,
                     LogKey.durationMs: String(format: "%.1f", seconds * 1000),
                 ])
         }
@@ -276,7 +285,10 @@ actor Link {
         }
         for id in batch.declared.keys.sorted() {
             for (key, state) in (batch.declared[id] ?? [:]).sorted(by: { ApplyPlanner.keyPrecedes($0.key, $1.key) }) {
-                singles.append((id, RowKey(parts: key), ChangeBatch(declared: [id: [key: state]])))
+                var single = ChangeBatch(declared: [id: [key: state]])
+                if batch.heldOnly[id]?.contains(key) == true { single.heldOnly[id] = [key] }
+                if batch.returnIfAhead[id]?.contains(key) == true { single.returnIfAhead[id] = [key] }
+                singles.append((id, RowKey(parts: key), single))
             }
         }
         for (tableID, key, single) in singles {
@@ -319,7 +331,7 @@ actor Link {
         quarantineEmpty = held.all == 0
         setLockWaits(held.waitingOnLock)
         guard !records.isEmpty else { return }
-        let batch = try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) }
+        let batch = share(of: try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) })
         let outcome = try await applyUncursored(batch)
         logger.notice("quarantine retried", [LogKey.count: records.count, "released": outcome.released])
         report(outcome: outcome)
@@ -336,7 +348,7 @@ actor Link {
         let records = try await onTarget { try Quarantine.lockWaits($0, source: sourceName, tables: tables) }
         var still = 0
         if !records.isEmpty {
-            let batch = try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) }
+            let batch = share(of: try await onSource { try ChangeFeed.readStates($0, records: records, tables: tables) })
             let outcome = try await applyUncursored(batch)
             report(outcome: outcome)
             still = outcome.waitingOnLock
@@ -449,7 +461,7 @@ actor Link {
                 let from = after
                 let page = try await onSource { try applier.readStatePage($0, after: from, limit: limit) }
                 if !page.states.states.isEmpty || !page.states.unreadable.isEmpty {
-                    let batch = ChangeBatch(declared: [id: page.states.states])
+                    let batch = share(of: ChangeBatch(declared: [id: page.states.states]))
                     let unreadable = page.states.unreadable.map {
                         QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason)
                     }

@@ -32,13 +32,14 @@ public final class SyncEngine: Sendable {
         }
         sites = handles
         let stopped = stopped
+        let routes = RouteShares(router: Router(sites: configuration.sites), catalog: configuration.catalog)
         var links: [Link] = []
         for source in handles {
             for target in handles where target !== source {
                 links.append(
                     Link(
                         source: source, target: target, logger: logger, stats: stats,
-                        batchSize: configuration.daemon.batchSize, stopping: { stopped.isOpen }))
+                        batchSize: configuration.daemon.batchSize, routes: routes, stopping: { stopped.isOpen }))
             }
         }
         self.links = links

@@ -30,6 +30,8 @@ public struct Verifier: Sendable {
         var rows: [ReplicatedTable: [RowKey: [String?]]] = [:]
         /// The tables whose capture is generated, by table id.
         var declaredRows: [Int: [[String]: [String?]]] = [:]
+        /// The keys of those tables whose state the site holds (a row it was routed, or wrote).
+        var declaredStates: [Int: Set<[String]>] = [:]
         /// The generated tables as installed at the site.
         var tables = GeneratedTables.builtIn
         var problems: [String] = []
@@ -66,8 +68,9 @@ public struct Verifier: Sendable {
             }
             for id in content.tables.ids {
                 guard let applier = content.tables.applier(id) else { continue }
-                let (rows, problems) = try Verifier.readDeclared(connection, site: site.name, applier: applier)
+                let (rows, held, problems) = try Verifier.readDeclared(connection, site: site.name, applier: applier)
                 content.declaredRows[id] = rows
+                content.declaredStates[id] = held
                 content.problems += problems
             }
             for other in names where other != site.name {
@@ -85,7 +88,8 @@ public struct Verifier: Sendable {
             }
         }
         for (_, content) in reachable { report.differences += content.problems }
-        report.differences += Verifier.compare(reachable)
+        let routes = RouteShares(router: Router(sites: configuration.sites), catalog: catalog)
+        report.differences += Verifier.compare(reachable, routes: routes)
 
         // Undelivered changes: measured at each source against the cursor stored at each target.
         var cursorsAtTarget: [String: [String: LinkCursor?]] = [:]
@@ -107,8 +111,9 @@ public struct Verifier: Sendable {
         return report
     }
 
-    /// Rows whose visible values differ between sites (or exist at only some).
-    private static func compare(_ sites: [(String, SiteContent)]) -> [String] {
+    /// Rows whose visible values differ between sites (or exist at only some). A row of a routed
+    /// table is compared among the sites it is routed to and those that hold it (CONTRACT §8).
+    private static func compare(_ sites: [(String, SiteContent)], routes: RouteShares) -> [String] {
         guard sites.count > 1 else { return [] }
         var lines: [String] = []
         for table in ReplicatedTable.allCases {
@@ -128,8 +133,12 @@ public struct Verifier: Sendable {
             var keys = Set<[String]>()
             for (_, content) in sites { keys.formUnion(content.declaredRows[id]?.keys ?? [:].keys) }
             for key in keys.sorted(by: ApplyPlanner.keyPrecedes) {
-                let values = sites.map { ($0.0, $0.1.declaredRows[id]?[key]) }
-                let first = values[0].1
+                let among = sites.filter { name, content in
+                    routes.routesByPlace(name, tableID: id, key: key, table: table)
+                        || content.declaredStates[id]?.contains(key) == true
+                }
+                let values = among.map { ($0.0, $0.1.declaredRows[id]?[key]) }
+                guard let first = values.first?.1 else { continue }
                 guard values.contains(where: { $0.1 != first }) else { continue }
                 let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
                 lines.append("table=\(tables.name(ofTable: id) ?? table.name.description) key=\(table.keyJSON(key)) \(rendered)")
@@ -141,7 +150,7 @@ public struct Verifier: Sendable {
     /// A generated table's visible rows at one site, and where they disagree with its states.
     static func readDeclared(
         _ connection: PostgresConnection, site: String, applier: DeclaredApplier
-    ) throws(PostgresError) -> (rows: [[String]: [String?]], problems: [String]) {
+    ) throws(PostgresError) -> (rows: [[String]: [String?]], held: Set<[String]>, problems: [String]) {
         let table = applier.table
         let keyCount = table.key.count
         var rows: [[String]: [String?]] = [:]
@@ -171,7 +180,7 @@ public struct Verifier: Sendable {
         for key in rows.keys.sorted(by: ApplyPlanner.keyPrecedes) where !stated.contains(key) {
             problems.append("\(prefix(key)) visible=\(render(rows[key])) metadata=(missing)")
         }
-        return (rows, problems)
+        return (rows, stated, problems)
     }
 
     private static func render(_ values: [String?]?) -> String {

@@ -38,6 +38,10 @@ struct ApplyOutcome: Sendable {
     var lockReleased: [QuarantinedKey] = []
     /// Rows of this batch left waiting on a lock (new or still).
     var waitingOnLock = 0
+    /// Rows routed away from the target that it does not hold: passed over, delivered.
+    var routedAway = 0
+    /// Rows recorded in the target's outbox again, for a source not routed them.
+    var returned = 0
 }
 
 /// Applies a batch of shipped states to one target site in one transaction: joins each row's
@@ -119,11 +123,15 @@ enum Applier {
                 guard let states = batch.declared[id], !states.isEmpty, let applier = tables.applier(id) else {
                     continue
                 }
-                let applied = try applier.applyWithinTransaction(transaction, incoming: states)
+                let applied = try applier.applyWithinTransaction(
+                    transaction, incoming: states, heldOnly: batch.heldOnly[id] ?? [],
+                    returnIfAhead: batch.returnIfAhead[id] ?? [])
                 conflicts += applied.conflicts.compactMap { ConflictRecord($0, table: applier.table) }
                 unreadable += applied.quarantined.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
                 locked += applied.lockedKeys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }
                 outcome.rowsWritten += applied.rowsWritten
+                outcome.routedAway += applied.routedAway
+                outcome.returned += applied.returned
             }
             if !touchedLines.isEmpty {
                 // The check reads the lines and returns as this batch leaves them.

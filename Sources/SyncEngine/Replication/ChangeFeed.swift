@@ -19,6 +19,12 @@ struct ChangeBatch: Sendable {
     var declared: [Int: [[String]: [StateField]]] = [:]
     /// Records that cannot be shipped (unknown table, unreadable key or state), with the reason.
     var rejected: [(record: OutboxRecord, reason: String)] = []
+    /// One target's share (`RouteShares`): keys of `declared` routed away from the target, applied
+    /// only where it already holds the row's state (it wrote the row), passed over elsewhere.
+    var heldOnly: [Int: Set<[String]>] = [:]
+    /// Keys of `declared` whose source is not routed the row: where the target's join holds more
+    /// than the source sent, the target records the row in its outbox again, for the source.
+    var returnIfAhead: [Int: Set<[String]>] = [:]
 
     var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
     var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }

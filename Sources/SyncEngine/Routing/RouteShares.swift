@@ -1,0 +1,66 @@
+import Catalog
+
+/// Each target's share of a page read from a source (CONTRACT §8), decided by the ``Router``:
+/// a source's page is read once, and every link keeps what its target is routed.
+///
+/// A row routed away from the target is not dropped outright: the target may have written it
+/// (a store selling another location's stock), and a site where a row was written keeps
+/// receiving it. Whether it did, only the target knows, so such a row travels as *held only*:
+/// the target applies it if it already holds the row's state, and passes over it otherwise —
+/// which counts as delivered, so the cursor moves and the outbox is pruned.
+///
+/// One case needs more: a site that writes a row outside its routes for the first time has
+/// missed what others wrote before (it did not hold the row then). So a row arriving from a
+/// source that is not routed the row is marked *return if ahead*: when the target's join holds
+/// more than the source sent, the target records the row in its own outbox again, and its link
+/// back to the source delivers it, now held there.
+struct RouteShares: Sendable {
+    let router: Router
+    /// Routes other than `all`, by table id; a table not here goes everywhere.
+    private let routes: [Int: Route]
+
+    init(router: Router, catalog: TableCatalog) {
+        self.router = router
+        var routes: [Int: Route] = [:]
+        for table in catalog.tables where table.route != .all {
+            routes[Int(table.id.rawValue)] = table.route
+        }
+        self.routes = routes
+    }
+
+    /// Every table goes everywhere: shares are the whole page.
+    var isEverywhere: Bool { routes.isEmpty }
+
+    /// Where a row of a generated table belongs, from its key.
+    func place(tableID: Int, key: [String], table: CaptureTable) -> RowPlace {
+        guard let route = routes[tableID] else { return .everywhere }
+        let values: [String?] = route.columns.map { column in
+            table.key.firstIndex { $0.name == column }.flatMap { $0 < key.count ? key[$0] : nil }
+        }
+        return Router.place(route: route, values: values)
+    }
+
+    /// Whether `site` is routed the row by its place alone (a hub, or a site of its location),
+    /// leaving out what it wrote.
+    func routesByPlace(_ site: String, tableID: Int, key: [String], table: CaptureTable) -> Bool {
+        router.receives(site, RoutedRow(place: place(tableID: tableID, key: key, table: table)), follows: FollowIndex())
+    }
+
+    /// The part of `batch`, read from `source`, that goes to `target`.
+    func share(of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables) -> ChangeBatch {
+        guard !isEverywhere else { return batch }
+        var share = batch
+        for (id, states) in batch.declared where routes[id] != nil {
+            guard let table = tables.applier(id)?.table else { continue }
+            var heldOnly = Set<[String]>()
+            var returnIfAhead = Set<[String]>()
+            for key in states.keys {
+                if !routesByPlace(target, tableID: id, key: key, table: table) { heldOnly.insert(key) }
+                if !routesByPlace(source, tableID: id, key: key, table: table) { returnIfAhead.insert(key) }
+            }
+            share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
+            share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead
+        }
+        return share
+    }
+}
