@@ -5,12 +5,14 @@
 # and transactions held open; every run must end equal to an oracle computed from the workload
 # (Tests/IntegrationTests/SoakTests.swift, which scripts/test.sh runs CI-sized).
 #
-#   scripts/soak.sh [--runs N] [--sites N] [--seed S] [--ops N] [--quiet]
+#   scripts/soak.sh [--runs N] [--sites N] [--seed S] [--ops N] [--routed 0|1] [--quiet]
 #
 #   --runs N    seeded runs, each on fresh databases (default 20)
 #   --sites N   sites per run, 3..10, one throwaway cluster each (default 3)
 #   --seed S    first seed (decimal, 0x-hex, or "random"); run i uses S+i (default: the test's)
 #   --ops N     application operations per run over all sites (default: the test's, 240)
+#   --routed R  1: every run routes pos.shelf by location with a hub; 0: none (default: every
+#               other run)
 #   --quiet     no line per run, only the summary
 #
 # A failing run prints its seed, the command that replays it, and the faults and operations
@@ -20,20 +22,21 @@ cd "$(dirname "$0")/.."
 
 say() { echo "soak.sh: $*" >&2; }
 usage() {
-  sed -n '9,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '9,17p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 64
 }
 
-runs=20 sites=3 seed= ops= verbose=1
+runs=20 sites=3 seed= ops= routed= verbose=1
 while [ $# -gt 0 ]; do
   case "$1" in
-    --runs | --sites | --seed | --ops)
+    --runs | --sites | --seed | --ops | --routed)
       [ $# -ge 2 ] || { say "option $1 needs a value"; usage; }
       case "$1" in
         --runs) runs=$2 ;;
         --sites) sites=$2 ;;
         --seed) seed=$2 ;;
         --ops) ops=$2 ;;
+        --routed) routed=$2 ;;
       esac
       shift 2
       ;;
@@ -45,6 +48,7 @@ done
 case "$runs" in '' | *[!0-9]* | 0) say "--runs must be a positive number, not '$runs'"; exit 64 ;; esac
 case "$sites" in '' | *[!0-9]*) say "--sites must be a number from 3 to 10, not '$sites'"; exit 64 ;; esac
 if [ "$sites" -lt 3 ] || [ "$sites" -gt 10 ]; then say "--sites must be from 3 to 10, not $sites"; exit 64; fi
+case "$routed" in '' | 0 | 1) ;; *) say "--routed must be 0 or 1, not '$routed'"; exit 64 ;; esac
 if [ -n "$ops" ]; then
   case "$ops" in *[!0-9]* | 0) say "--ops must be a positive number, not '$ops'"; exit 64 ;; esac
 fi
@@ -86,6 +90,7 @@ unset OMNISYNC_SKIP_DB_TESTS
 export OMNISYNC_SOAK_RUNS=$runs OMNISYNC_SOAK_SITES=$sites OMNISYNC_SOAK_VERBOSE=$verbose
 if [ -n "$seed" ]; then export OMNISYNC_SEED=$seed; else unset OMNISYNC_SEED; fi
 if [ -n "$ops" ]; then export OMNISYNC_SOAK_OPS=$ops; else unset OMNISYNC_SOAK_OPS; fi
+if [ -n "$routed" ]; then export OMNISYNC_SOAK_ROUTED=$routed; else unset OMNISYNC_SOAK_ROUTED; fi
 
 # The per-run lines and the summary as they come; everything else to the log. The test bundle
 # runs directly: `swift test` holds its output back until the end.

@@ -19,6 +19,7 @@ final class SoakTests: XCTestCase {
         var conflicts = 0
         var declared = 0
         var refused = 0
+        var routed = 0
         for index in 0..<settings.runs {
             let seed = settings.seed &+ UInt64(index)
             let outcome = try await SoakRun.run(settings: settings, seed: seed, index: index)
@@ -29,9 +30,10 @@ final class SoakTests: XCTestCase {
             conflicts += outcome.conflicts
             declared += outcome.declared
             refused += outcome.refused
+            routed += outcome.routed ? 1 : 0
             if ProcessInfo.processInfo.environment["OMNISYNC_SOAK_VERBOSE"] == "1" {
                 say(
-                    "soak run \(index + 1)/\(settings.runs) seed=\(seed): \(outcome.attempted) operations (\(outcome.declared) on declared tables), "
+                    "soak run \(index + 1)/\(settings.runs) seed=\(seed)\(outcome.routed ? " routed" : ""): \(outcome.attempted) operations (\(outcome.declared) on declared tables), "
                         + "\(outcome.faults.values.reduce(0, +)) faults, \(outcome.conflicts) conflicts, \(String(format: "%.1f", outcome.seconds))s")
             }
             if let failure = outcome.failure {
@@ -42,7 +44,7 @@ final class SoakTests: XCTestCase {
         let seconds = (ContinuousClock.now - started).soakSeconds
         let byKind = SoakFault.allCases.map { "\($0.rawValue) \(faults[$0] ?? 0)" }.joined(separator: ", ")
         say(
-            "soak: \(runs) runs, \(settings.sites) sites, \(attempted) operations (\(committed) committed, \(declared) on declared tables), "
+            "soak: \(runs) runs (\(routed) routed), \(settings.sites) sites, \(attempted) operations (\(committed) committed, \(declared) on declared tables), "
                 + "\(faults.values.reduce(0, +)) faults (\(byKind)), \(conflicts) conflicts as predicted, "
                 + "\(refused) statements refused as predicted, \(String(format: "%.1f", seconds))s, first seed \(settings.seed)")
     }

@@ -62,6 +62,10 @@ struct SoakDeclaredState: Sendable {
     var sharedClaims: [String: [String]] = [:]
     /// Shared tickets refused at a site with a unique violation: the other till's had arrived.
     var duplicateRefusals: [(number: String, site: String)] = []
+    /// A routed run's routes of `pos.shelf` (nil: every row to every site).
+    var routing: ShelfRouting?
+    /// Sites whose committed writes touched each row: a site where a row was written holds it.
+    var holders: [ShelfKey: Set<String>] = [:]
     /// Quiescent points passed.
     var window = 0
     var sequence: [String: Int] = [:]
@@ -177,7 +181,7 @@ struct SoakDeclaredState: Sendable {
 
     private mutating func delete(site: String, rng: inout SeededGenerator) -> SoakDeclaredOperation? {
         let candidates = shelves.keys.filter { key in
-            shelves[key]!.present && !deleting.contains(key) && (writers[key] ?? []).isSubset(of: [site])
+            shelves[key]!.present && !deleting.contains(key) && (writers[key] ?? []).isSubset(of: [site]) && holds(site, key)
         }.sorted()
         guard let key = candidates.randomElement(using: &rng) else { return nil }
         deleting.insert(key)
@@ -226,7 +230,8 @@ struct SoakDeclaredState: Sendable {
         var chosen = Set<ShelfKey>()
         for _ in 0..<Int.random(in: 0...2, using: &rng) {
             let key = candidates.randomElement(using: &rng)!
-            let site = sites.randomElement(using: &rng)!
+            // Where the row is held: a count is of what the counting site sees.
+            let site = sites.filter { holds($0, key) }.randomElement(using: &rng)!
             let units = Int64.random(in: 100_000...2_000_000, using: &rng)
             guard chosen.insert(key).inserted else { continue }
             writers[key] = [site]
@@ -264,7 +269,14 @@ struct SoakDeclaredState: Sendable {
         return true
     }
 
+    /// Whether `site` holds the row: it is routed there, or the site wrote it.
+    func holds(_ site: String, _ key: ShelfKey) -> Bool {
+        guard let routing else { return true }
+        return routing.routes(site, key) || holders[key]?.contains(site) == true
+    }
+
     mutating func apply(_ operation: SoakDeclaredOperation, site: String, result: SoakOperation.Result, anomalies: inout [String]) {
+        if let key = operation.shelfKey, Self.wrote(operation, result) { holders[key, default: []].insert(site) }
         func update(_ key: ShelfKey, _ change: (inout Shelf) -> Void) {
             var shelf = shelves[key] ?? Shelf()
             change(&shelf)
@@ -349,6 +361,16 @@ struct SoakDeclaredState: Sendable {
             }
         case .ticket(let number, let amount, _):
             tickets[number, default: []].append(Ticket(amount: amount, site: site))
+        }
+    }
+
+    /// Whether the operation changed the row at its site, so that capture recorded it there.
+    private static func wrote(_ operation: SoakDeclaredOperation, _ result: SoakOperation.Result) -> Bool {
+        switch operation {
+        case .upsert, .count: true
+        case .note: false
+        case .prepared(_, _, _, let commit, _): commit && result.affected > 0
+        case .sale, .reprice, .status, .delete, .ticket: result.affected > 0
         }
     }
 

@@ -8,6 +8,8 @@ import Foundation
 ///   a camelCase column, a `numeric(12,3)` counter (with physical counts), a `lww` price, a
 ///   `greatest` high-water mark, a `status`, a `local` till note, add-wins deletes;
 /// - `pos.ticket`, insert-only till tickets.
+///
+/// In a routed run (`SoakSettings.routed`) `pos.shelf` is routed by `"storeId"` (`ShelfRouting`).
 enum SoakDeclared {
     static let schema = """
         CREATE SCHEMA pos;
@@ -30,7 +32,10 @@ enum SoakDeclared {
         );
         """
 
-    static let tables = """
+    static let tables = tables(routed: false)
+
+    static func tables(routed: Bool) -> String {
+        """
 
         [table pos.shelf]
         key = item, "storeId", bin
@@ -40,12 +45,13 @@ enum SoakDeclared {
         column.hi = greatest
         column.state = status(new, open, closed)
         column.note = local
-        delete = add_wins
+        delete = add_wins\(routed ? "\nroute = location \"storeId\"" : "")
 
         [table pos.ticket]
         rows = insert_only
 
         """
+    }
 
     /// `pos.shelf.state`'s order, first to last.
     static let statuses = ["new", "open", "closed"]
@@ -92,6 +98,31 @@ enum SoakDeclared {
 
     static let readShelves = "SELECT item, \"storeId\", bin, qty::text, hi::text, state, price, note FROM pos.shelf"
     static let readTickets = "SELECT ticket_no, amount::text, site FROM pos.ticket"
+}
+
+/// Where `pos.shelf` rows go in a routed run (`route = location "storeId"`, CONTRACT §8): the
+/// first site (web) is the hub, the second sells from `Store 7`, and the others sell from no shelf
+/// location, so they hold only the shelves they write — and keep receiving those.
+struct ShelfRouting: Sendable {
+    let hub: String
+    let locations: [String: Set<String>]
+
+    init(sites: [String]) {
+        hub = sites[0]
+        locations = [sites[1]: ["Store 7"]]
+    }
+
+    /// The `[site]` keys that say so.
+    var siteKeys: [String: String] {
+        var keys = [hub: "hub = yes"]
+        for (site, values) in locations { keys[site] = "locations = " + values.sorted().joined(separator: ", ") }
+        return keys
+    }
+
+    /// Whether `site` is routed the row by its place (not counting what it wrote).
+    func routes(_ site: String, _ key: ShelfKey) -> Bool {
+        site == hub || locations[site]?.contains(key.storeID) == true
+    }
 }
 
 /// The key of a `pos.shelf` row.

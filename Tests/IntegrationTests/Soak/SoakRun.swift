@@ -9,7 +9,8 @@ import TestSupport
 /// while faults are injected; after each phase heal everything, wait until `omnisync verify`
 /// passes, and compare every row of every site with the oracle.
 /// Physical counts are made between phases, when every site is caught up. The run ends with the
-/// conflicts check.
+/// conflicts check. A routed run routes `pos.shelf` by location with a hub (`ShelfRouting`): every
+/// site must then hold exactly the shelves routed to it and those it wrote, exactly merged.
 final class SoakRun: Sendable {
     struct Outcome: Sendable {
         var attempted = 0
@@ -21,12 +22,15 @@ final class SoakRun: Sendable {
         var declared = 0
         var refused = 0
         var seconds = 0.0
+        /// Whether `pos.shelf` was routed by location.
+        var routed = false
         /// The report of a failed run: seed, problems, replay log.
         var failure: String?
     }
 
     let settings: SoakSettings
     let seed: UInt64
+    let routing: ShelfRouting?
     let fixture: SyncFixture
     let oracle: SoakOracle
     let daemons: SoakDaemons
@@ -44,11 +48,13 @@ final class SoakRun: Sendable {
 
     static let quiescenceTimeout = 60.0
 
-    private init(settings: SoakSettings, seed: UInt64, fixture: SyncFixture) {
+    private init(settings: SoakSettings, seed: UInt64, routing: ShelfRouting?, fixture: SyncFixture) {
         self.settings = settings
         self.seed = seed
+        self.routing = routing
         self.fixture = fixture
         oracle = SoakOracle(sites: fixture.siteNames)
+        oracle.state.withLock { $0.declared.routing = routing }
         daemons = SoakDaemons(fixture: fixture)
         func sessions(_ role: String) -> [String: PostgresSession] {
             Dictionary(
@@ -65,9 +71,11 @@ final class SoakRun: Sendable {
 
     static func run(settings: SoakSettings, seed: UInt64, index: Int) async throws -> Outcome {
         let started = ContinuousClock.now
+        let routing = settings.isRouted(run: index) ? ShelfRouting(sites: settings.siteNames) : nil
         let fixture = try await SyncFixture.make(
-            sites: settings.siteNames, pollIntervalMs: 300, tables: SoakDeclared.tables, applicationSchema: SoakDeclared.schema)
-        let run = SoakRun(settings: settings, seed: seed, fixture: fixture)
+            sites: settings.siteNames, pollIntervalMs: 300, tables: SoakDeclared.tables(routed: routing != nil),
+            applicationSchema: SoakDeclared.schema, siteKeys: routing?.siteKeys ?? [:])
+        let run = SoakRun(settings: settings, seed: seed, routing: routing, fixture: fixture)
         await run.execute()
         var outcome = Outcome()
         (outcome.attempted, outcome.committed) = run.oracle.counts
@@ -76,6 +84,7 @@ final class SoakRun: Sendable {
         let declared = run.oracle.declared
         (outcome.declared, outcome.refused) = (declared.attempted, declared.refused)
         outcome.seconds = (ContinuousClock.now - started).soakSeconds
+        outcome.routed = routing != nil
         let problems = run.problems.withLock { $0 } + run.oracle.anomalies
         if !problems.isEmpty {
             outcome.failure = run.report(problems: problems, index: index)
@@ -469,7 +478,8 @@ final class SoakRun: Sendable {
             differingRows.withLock { _ = $0.insert(tag) }
             fail("\(label): site=\(site) " + problem)
         }
-        let shelves = model.expectedShelves
+        // Routed: the shelves routed here and those this site wrote (CONTRACT §8), no others.
+        let shelves = model.expectedShelves.filter { model.holds(site, $0.key) }
         for key in Set(shelves.keys).union(actual.shelves.keys).sorted() {
             let have = actual.shelves[key]
             guard let want = shelves[key], let have else {
@@ -594,8 +604,8 @@ final class SoakRun: Sendable {
 
     private func report(problems: [String], index: Int) -> String {
         var lines = [
-            "soak run \(index + 1) FAILED: seed=\(seed) sites=\(settings.sites)",
-            "replay: \(settings.replayCommand(seed: seed))",
+            "soak run \(index + 1) FAILED: seed=\(seed) sites=\(settings.sites) routed=\(routing != nil)",
+            "replay: \(settings.replayCommand(seed: seed, routed: routing != nil))",
             "problems:",
         ]
         lines += problems.prefix(40).map { "  " + $0 }

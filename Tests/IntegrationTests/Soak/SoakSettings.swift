@@ -17,6 +17,21 @@ struct SoakSettings: Sendable, CustomStringConvertible {
     var phases = 2
     /// How long one phase's writers take to issue their operations, faults aside.
     var phaseSeconds = 1.6
+    /// Which runs route `pos.shelf` by location with a hub (`OMNISYNC_SOAK_ROUTED`: `1` every run,
+    /// `0` none; by default every other run, the odd ones).
+    var routedRuns = RoutedRuns.alternate
+
+    enum RoutedRuns: String, Sendable {
+        case none = "0", every = "1", alternate
+    }
+
+    func isRouted(run index: Int) -> Bool {
+        switch routedRuns {
+        case .none: false
+        case .every: true
+        case .alternate: index % 2 == 1
+        }
+    }
 
     static let siteRange = 3...10
 
@@ -30,6 +45,12 @@ struct SoakSettings: Sendable, CustomStringConvertible {
         settings.runs = try integer("OMNISYNC_SOAK_RUNS", in: 1...1_000_000, default: settings.runs, environment)
         settings.sites = try integer("OMNISYNC_SOAK_SITES", in: siteRange, default: settings.sites, environment)
         settings.operations = try integer("OMNISYNC_SOAK_OPS", in: 1...10_000_000, default: settings.operations, environment)
+        if let text = environment["OMNISYNC_SOAK_ROUTED"], !text.isEmpty {
+            guard let routed = RoutedRuns(rawValue: text), routed != .alternate else {
+                throw InvalidVariable(description: "OMNISYNC_SOAK_ROUTED=\(text) is not valid: expected 0 or 1")
+            }
+            settings.routedRuns = routed
+        }
         return settings
     }
 
@@ -54,11 +75,11 @@ struct SoakSettings: Sendable, CustomStringConvertible {
     }
 
     var description: String {
-        "runs=\(runs) sites=\(sites) seed=\(seed) ops=\(operations)"
+        "runs=\(runs) sites=\(sites) seed=\(seed) ops=\(operations) routed=\(routedRuns.rawValue)"
     }
 
     /// The command that replays one run.
-    func replayCommand(seed: UInt64) -> String {
-        "scripts/soak.sh --runs 1 --sites \(sites) --ops \(operations) --seed \(seed)"
+    func replayCommand(seed: UInt64, routed: Bool) -> String {
+        "scripts/soak.sh --runs 1 --sites \(sites) --ops \(operations) --seed \(seed) --routed \(routed ? 1 : 0)"
     }
 }
