@@ -446,7 +446,7 @@ final class ServiceTests: XCTestCase {
         for statement in [
             "CREATE TABLE omnisync.intruder (x int)", "CREATE TABLE retail.intruder (x int)",
             "DELETE FROM retail.stock", "TRUNCATE retail.orders", "DROP TRIGGER capture ON retail.stock",
-            "INSERT INTO omnisync.outbox (table_id, k1) VALUES (1, 'forged')", "UPDATE omnisync.site SET name = 'other'",
+            "UPDATE omnisync.outbox SET k1 = 'forged'", "UPDATE omnisync.site SET name = 'other'",
         ] {
             do {
                 _ = try await asRole.withConnection { try $0.query(statement, label: "forbidden statement") }
@@ -508,6 +508,36 @@ final class ServiceTests: XCTestCase {
         let status = try omnisync(["status", "-c", path])
         XCTAssertEqual(status.termination, .exited(0), status.stderr)
         XCTAssertEqual(try omnisync(["verify", "-c", path]).termination, .exited(0))
+
+        // Loyalty points routed by location (CONTRACT §8), migrated so by the owner: a store that
+        // writes a row outside its routes gets the rest of the row back, through the outbox.
+        let routing = "\n[table retail.loyalty]\nroute = location customer_id\n"
+        let ownerPath = try fixture.writeFile(
+            "owner.conf", SyncFixture.configText(sites: fixture.siteNames, conninfos: fixture.conninfos, siteKeys: ["web": "hub = yes"]) + routing)
+        let migrated = try omnisync(["migrate", "-c", ownerPath])
+        XCTAssertEqual(migrated.termination, .exited(0), migrated.stderr)
+        let routedPath = try fixture.writeFile(
+            "role-routed.conf",
+            SyncFixture.configText(sites: fixture.siteNames, conninfos: conninfos, pollIntervalMs: 300, siteKeys: ["web": "hub = yes"])
+                + routing)
+        let routed = try fixture.startDaemon(configPath: routedPath)
+        try await fixture.sql("store-a", "INSERT INTO retail.loyalty VALUES ('store-a', 100)")
+        try await eventually("points routed to the hub") {
+            try await fixture.value("web", "SELECT points FROM retail.loyalty WHERE customer_id = 'store-a'") == "100"
+        }
+        let notRouted = try await fixture.value("store-b", "SELECT count(*) FROM retail.loyalty")
+        XCTAssertEqual(notRouted, "0", "store-b is not routed store-a's row")
+        try await fixture.sql("store-b", "INSERT INTO retail.loyalty VALUES ('store-a', 5)")
+        try await eventually("store-b's points everywhere the row is, and the rest of the row at store-b") {
+            var points: [String?] = []
+            for site in fixture.siteNames {
+                points.append(try await fixture.value(site, "SELECT points FROM retail.loyalty WHERE customer_id = 'store-a'"))
+            }
+            return points == ["105", "105", "105"]
+        }
+        try stop(routed)
+        XCTAssertFalse(routed.stderr.contains("permission denied"), routed.stderr)
+        XCTAssertEqual(try omnisync(["verify", "-c", routedPath]).termination, .exited(0))
     }
 
     // MARK: - Helpers

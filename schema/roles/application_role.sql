@@ -11,7 +11,8 @@
 -- Customers, loyalty points and order statuses are inserted and updated, never deleted; a count
 -- of a customer's points goes through omnisync.record_count.
 -- The capture and notify triggers are SECURITY DEFINER functions of the owner, so the application
--- needs no other right in the omnisync schema than to call omnisync.record_count.
+-- needs no other right in the omnisync schema than to call omnisync.record_count, and
+-- omnisync.follow and omnisync.unfollow.
 
 \set ON_ERROR_STOP on
 
@@ -28,4 +29,7 @@ GRANT EXECUTE ON FUNCTION retail.record_count(text, text, bigint) TO :"role";
 GRANT SELECT, INSERT, UPDATE ON retail.customers, retail.loyalty, retail.order_status TO :"role";
 GRANT USAGE ON SCHEMA omnisync TO :"role";
 GRANT EXECUTE ON FUNCTION omnisync.record_count(text, text[], text, numeric) TO :"role";
+-- A till follows the customer in front of it (CONTRACT §8).
+SELECT format('GRANT EXECUTE ON FUNCTION omnisync.follow(text, text), omnisync.unfollow(text, text) TO %I', :'role')
+WHERE to_regprocedure('omnisync.follow(text, text)') IS NOT NULL \gexec
 COMMIT;

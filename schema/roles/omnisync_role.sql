@@ -14,7 +14,9 @@
 --   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;
 --                       deletes only cart items whose merged state is gone
 --   omnisync.*_state, omnisync."state:retail.*"  reads and upserts the replicated state of every row
---   omnisync.outbox     reads the changes to deliver; deletes those every site has received
+--   omnisync.outbox     reads the changes to deliver; deletes those every site has received;
+--                       records a routed row again for a store that wrote it outside its routes
+--   omnisync.follows    reads what the site follows (omnisync.follow)
 --   omnisync.cursors    where each source's changes are applied up to (written at the target)
 --   omnisync.delivery_acks  what each target has received (written at the source)
 --   omnisync.conflicts  records conflicts; `omnisync conflicts resolve` marks them resolved
@@ -69,7 +71,8 @@ GRANT SELECT, INSERT, UPDATE
        omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts,
        omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
     TO :"role";
-GRANT SELECT, DELETE ON omnisync.outbox TO :"role";
+GRANT SELECT, INSERT, DELETE ON omnisync.outbox TO :"role";
+SELECT format('GRANT SELECT ON omnisync.follows TO %I', :'role') WHERE to_regclass('omnisync.follows') IS NOT NULL \gexec
 -- Held rows are counted, released on retry and discarded by a person through the daemon's role.
 GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.quarantine TO :"role";
 
