@@ -138,8 +138,10 @@ final class DeclaredTablesTests: XCTestCase {
             try await eventually(timeout: 20, "the customer reaches the till") {
                 try await self.fixture.value("store-a", "SELECT name FROM shop.customer") == "Ada"
             }
-            try await fixture.sql("web", "UPDATE shop.customer SET tier = 'gold', visits = visits + 1")
+            // silver first: were web's gold to arrive before it, store-a's update would be refused as
+            // moving the status back (23514), whereas gold never goes back from silver.
             try await fixture.sql("store-a", "UPDATE shop.customer SET tier = 'silver', visits = visits + 1")
+            try await fixture.sql("web", "UPDATE shop.customer SET tier = 'gold', visits = visits + 1")
             try await eventually(timeout: 20, "the furthest tier and every visit") {
                 try await self.everywhere("SELECT tier || ' ' || visits FROM shop.customer") == ["gold 3", "gold 3"]
             }
