@@ -1,6 +1,7 @@
 /// Which sites receive a table's rows (CONTRACT §8). The catalog parses and validates routes;
-/// deciding per row is SyncEngine's `Router`. The engine delivers ``all`` and ``location(_:)``
-/// routes so far; SyncEngine's configuration refuses the others for every command but `check`.
+/// deciding per row is SyncEngine's `Router`. The engine delivers ``all``, ``location(_:)`` and
+/// ``follow(namespace:column:)`` routes so far; SyncEngine's configuration refuses ``with(table:columns:)``
+/// for every command but `check`.
 public enum Route: Sendable, Hashable, CustomStringConvertible {
     /// Every site (v1's behaviour, the default).
     case all

@@ -39,8 +39,8 @@ public struct Configuration: Sendable, Equatable {
         catalog.tables.filter { !$0.isBuiltIn }
     }
 
-    /// What this version delivers: routes `all` and `location COLUMN` (by a key column) on the
-    /// tables whose capture is generated; `follow` and `with` routes, routes of v1's five retail
+    /// What this version delivers: routes `all`, `location COLUMN` and `follow NAMESPACE COLUMN` (by a
+    /// key column) on the tables whose capture is generated; `with` routes, routes of v1's five retail
     /// tables and checks added to the retail tables are parsed and checked but not delivered yet,
     /// so every command but `omnisync check` refuses them, rather than run as if the key were not there.
     public func requireOnlyBuiltInReplication() throws(ConfigurationError) {
@@ -76,15 +76,16 @@ public struct Configuration: Sendable, Equatable {
         switch route {
         case .all:
             return nil
-        case .location(let column):
+        case .location(let column), .follow(_, let column):
             // A mutable table's route column is a key column (the catalog checks it once the key is
             // known); an insert-only one's must be too, for now: the row's place is read from its key.
             guard rows == .insertOnly else { return nil }
             if let key, key.contains(column) { return nil }
             return "[table \(table)]: an insert_only table is routed by a column of its key in this version;"
                 + " declare 'key =' with \(column) in it"
-        case .follow, .with:
-            return "[table \(table)]: 'route = \(route)' is not supported by this version yet; use all or location COLUMN"
+        case .with:
+            return "[table \(table)]: 'route = \(route)' is not supported by this version yet; use all, location COLUMN"
+                + " or follow NAMESPACE COLUMN"
         }
     }
 

@@ -76,11 +76,13 @@ final class CheckCommandTests: XCTestCase {
     }
 
     func testOtherCommandsRefuseRoutesTheyCannotFollowYet() throws {
-        let path = try config("[table pos.inventory]\nkey = item_id, store_id\ncolumn.id = local\nroute = follow store store_id\n")
+        let path = try config(
+            "[table pos.inventory]\nkey = item_id, store_id\ncolumn.id = local\n"
+                + "[table pos.lines]\nkey = item_id, store_id\nroute = with pos.inventory (item_id, store_id)\n")
         for command in [["migrate"], ["status"], ["verify"]] {
             let result = try SyncFixture.omnisync(command + ["-c", path])
             XCTAssertEqual(result.status, 78, "\(command): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("'route = follow store store_id' is not supported by this version yet"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("'route = with pos.inventory (item_id, store_id)' is not supported by this version yet"), result.stderr)
         }
         let badKey = try config("[table pos.inventory]\nkey = item_id, store_id\ncolumn.qty = counters\n")
         let result = try SyncFixture.omnisync(["check", "-c", badKey])

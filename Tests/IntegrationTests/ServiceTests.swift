@@ -509,9 +509,11 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(status.termination, .exited(0), status.stderr)
         XCTAssertEqual(try omnisync(["verify", "-c", path]).termination, .exited(0))
 
-        // Loyalty points routed by location (CONTRACT §8), migrated so by the owner: a store that
-        // writes a row outside its routes gets the rest of the row back, through the outbox.
+        // Loyalty points routed by location and customers by follow (CONTRACT §8), migrated so by
+        // the owner: a store that writes a row outside its routes gets the rest of the row back,
+        // through the outbox; a store that unfollows a customer loses the customer's row.
         let routing = "\n[table retail.loyalty]\nroute = location customer_id\n"
+            + "[table retail.customers]\nroute = follow customer customer_id\n"
         let ownerPath = try fixture.writeFile(
             "owner.conf", SyncFixture.configText(sites: fixture.siteNames, conninfos: fixture.conninfos, siteKeys: ["web": "hub = yes"]) + routing)
         let migrated = try omnisync(["migrate", "-c", ownerPath])
@@ -535,6 +537,19 @@ final class ServiceTests: XCTestCase {
             }
             return points == ["105", "105", "105"]
         }
+        try await fixture.sql("web", "INSERT INTO retail.customers (customer_id, name) VALUES ('C-9', 'Ada')")
+        try await fixture.sql("store-b", "SELECT omnisync.follow('customer', 'C-9')")
+        try await eventually("the followed customer at store-b") {
+            try await fixture.value("store-b", "SELECT name FROM retail.customers WHERE customer_id = 'C-9'") == "Ada"
+        }
+        try await fixture.sql("store-b", "SELECT omnisync.unfollow('customer', 'C-9')")
+        try await eventually("the unfollowed customer gone from store-b") {
+            let customers = try await fixture.value("store-b", "SELECT count(*) FROM retail.customers")
+            let follows = try await fixture.value("store-b", "SELECT count(*) FROM omnisync.follows")
+            return customers == "0" && follows == "0"
+        }
+        let kept = try await fixture.value("web", "SELECT name FROM retail.customers WHERE customer_id = 'C-9'")
+        XCTAssertEqual(kept, "Ada", "an unfollow removes the row at that store only")
         try stop(routed)
         XCTAssertFalse(routed.stderr.contains("permission denied"), routed.stderr)
         XCTAssertEqual(try omnisync(["verify", "-c", routedPath]).termination, .exited(0))

@@ -59,9 +59,10 @@ final class ConfigurationTableTests: XCTestCase {
         XCTAssertNil(try refusal("[table retail.customers]\nroute = location customer_id\n"), "a generated retail table")
         XCTAssertNil(try refusal("[table retail.stock]\nroute = all\n"), "route = all is what the retail tables do already")
         XCTAssertNil(try refusal("[table pos.sales]\nrows = insert_only\nkey = id, store\nroute = location store\n"))
+        XCTAssertNil(try refusal("[table pos.carts]\nkey = cart_id\nroute = follow cart cart_id\n"))
+        XCTAssertNil(try refusal("[table retail.loyalty]\nroute = follow customer customer_id\n"))
 
         let cases: [(String, String, String)] = [
-            ("[table pos.carts]\nkey = cart_id\nroute = follow cart cart_id\n", "route", "is not supported by this version yet"),
             ("[table pos.lines]\nkey = order_id, line\nroute = with pos.carts (order_id)\n[table pos.carts]\nkey = order_id\n",
              "route", "is not supported by this version yet"),
             ("[table retail.stock]\nroute = location location\n", "route", "v1's retail tables are routed 'all'"),

@@ -91,6 +91,30 @@ final class RouteSharesTests: XCTestCase {
         XCTAssertFalse(routes.routesByPlace("store-b", tableID: stock, key: ["A", "store-a-back"], table: table))
     }
 
+    func testAFollowedValueIsRoutedToTheSitesThatFollowIt() throws {
+        let parsed = try Configuration.parse(
+            configuration + "\n[table pos.card]\nkey = customer_id\ncolumn.points = counter\nroute = follow customer customer_id\n",
+            path: "x.conf")
+        let spec = try XCTUnwrap(parsed.catalog.tables.first { $0.name.description == "pos.card" })
+        let card = CaptureTable(
+            id: spec.id, name: spec.name, key: [.init(try SQLIdentifier(exactly: "customer_id"), .text)],
+            columns: [.init(try SQLIdentifier(exactly: "points"), .bigint, .counter)], rows: spec.rows)
+        let id = Int(card.id.rawValue)
+        let tables = GeneratedTables(appliers: [id: try DeclaredApplier(table: card)])
+        let routes = RouteShares(router: Router(sites: parsed.sites), catalog: parsed.catalog)
+        XCTAssertTrue(routes.hasFollowRoutes)
+        XCTAssertEqual(routes.followed(namespace: "customer", tables: tables).map(\.keyColumn), [0])
+        XCTAssertTrue(routes.followed(namespace: "cart", tables: tables).isEmpty)
+        var follows = FollowIndex()
+        follows.follow(site: "store-b", namespace: "customer", value: "C-1")
+        let batch = ChangeBatch(declared: [id: [["C-1"]: state, ["C-2"]: state]])
+        let toFollower = routes.share(of: batch, from: "web", to: "store-b", tables: tables, targetFollows: follows)
+        XCTAssertEqual(toFollower.heldOnly[id], [["C-2"]], "the followed customer goes as it is, the other held only")
+        let fromFollower = routes.share(of: batch, from: "store-b", to: "web", tables: tables, sourceFollows: follows)
+        XCTAssertEqual(fromFollower.returnIfAhead[id], [["C-2"]], "store-b wrote C-2 without following it")
+        XCTAssertFalse(routes.routesByPlace("store-a", tableID: id, key: ["C-1"], table: card, follows: follows))
+    }
+
     func testWithEveryTableRoutedAllAShareIsThePage() throws {
         let parsed = try Configuration.parse("[site web]\nconninfo = dbname=web\n[site store-a]\nconninfo = dbname=a\n", path: "x.conf")
         let routes = RouteShares(router: Router(sites: parsed.sites), catalog: parsed.catalog)

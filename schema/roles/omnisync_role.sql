@@ -12,11 +12,14 @@
 --
 -- What the daemon does with each right:
 --   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;
---                       deletes only cart items whose merged state is gone
---   omnisync.*_state, omnisync."state:retail.*"  reads and upserts the replicated state of every row
+--                       deletes only cart items whose merged state is gone, and customers,
+--                       points and order statuses a store unfollowed (rows it did not write)
+--   omnisync.*_state, omnisync."state:retail.*"  reads and upserts the replicated state of every row;
+--                       deletes the states of unfollowed rows with them
 --   omnisync.outbox     reads the changes to deliver; deletes those every site has received;
 --                       records a routed row again for a store that wrote it outside its routes
---   omnisync.follows    reads what the site follows (omnisync.follow)
+--   omnisync.follows    reads what the site follows (omnisync.follow); forgets an unfollow once
+--                       the rows it took away are gone
 --   omnisync.cursors    where each source's changes are applied up to (written at the target)
 --   omnisync.delivery_acks  what each target has received (written at the source)
 --   omnisync.conflicts  records conflicts; `omnisync conflicts resolve` marks them resolved
@@ -63,7 +66,8 @@ GRANT USAGE ON SCHEMA retail, omnisync TO :"role";
 
 GRANT SELECT, INSERT, UPDATE ON retail.stock, retail.orders, retail.order_lines, retail.returns TO :"role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON retail.cart_items TO :"role";
-GRANT SELECT, INSERT, UPDATE ON retail.customers, retail.loyalty, retail.order_status TO :"role";
+-- Deleted only where a store unfollowed a customer (rows it did not write; CONTRACT §8).
+GRANT SELECT, INSERT, UPDATE, DELETE ON retail.customers, retail.loyalty, retail.order_status TO :"role";
 
 GRANT SELECT ON omnisync.site, omnisync.schema_migrations TO :"role";
 GRANT SELECT, INSERT, UPDATE
@@ -71,8 +75,10 @@ GRANT SELECT, INSERT, UPDATE
        omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts,
        omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
     TO :"role";
+GRANT DELETE ON omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
+    TO :"role";
 GRANT SELECT, INSERT, DELETE ON omnisync.outbox TO :"role";
-SELECT format('GRANT SELECT ON omnisync.follows TO %I', :'role') WHERE to_regclass('omnisync.follows') IS NOT NULL \gexec
+SELECT format('GRANT SELECT, DELETE ON omnisync.follows TO %I', :'role') WHERE to_regclass('omnisync.follows') IS NOT NULL \gexec
 -- Held rows are counted, released on retry and discarded by a person through the daemon's role.
 GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.quarantine TO :"role";
 

@@ -50,6 +50,33 @@ public struct DeclaredApplier: Sendable {
         return read
     }
 
+    /// The source's current states whose key column `column` (an index into the key) holds one
+    /// of `values`: the rows of a new follow.
+    public func readStates(
+        _ connection: some StatementRunner, keyColumn column: Int, values: [String]
+    ) throws(PostgresError) -> SourceStates {
+        var read = SourceStates()
+        guard !values.isEmpty else { return read }
+        let rows = try connection.query(
+            statements.selectStatesByKeyColumn[column], [PostgresArray.literal(values.map { Optional($0) })],
+            label: "read \(table.name) followed states"
+        ).rows
+        read.add(rows, keyCount: table.key.count, decode: decodeFields)
+        return read
+    }
+
+    /// Takes away from this site the rows whose key column `column` holds one of `values`, except
+    /// those `site` wrote; returns how many visible rows went. Not captured (the daemon's session).
+    func removeUnwritten(
+        _ connection: some StatementRunner, keyColumn column: Int, values: [String], site: String
+    ) throws(PostgresError) -> Int {
+        guard !values.isEmpty else { return 0 }
+        return try connection.query(
+            statements.removeUnwrittenByKeyColumn[column], [PostgresArray.literal(values.map { Optional($0) }), site],
+            label: "remove unfollowed \(table.name) rows"
+        ).affectedRows
+    }
+
     /// One page of every state, in key order after `after` (the first copy to a new peer).
     public func readStatePage(
         _ connection: some StatementRunner, after: [String]?, limit: Int

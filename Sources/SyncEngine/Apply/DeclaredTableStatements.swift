@@ -36,6 +36,12 @@ struct DeclaredTableStatements: Sendable {
     /// Records the keys in the target's own outbox, as capture does, and wakes its links: the
     /// target holds more of these rows than a source that is not routed them sent (`RouteShares`).
     let recordAgain: String
+    /// Per key column: the states whose value of that column is one of `$1` (a text array), the
+    /// columns as `selectStates` (the first copy of a follow's rows).
+    let selectStatesByKeyColumn: [String]
+    /// Per key column: removes the states whose value of that column is one of `$1`, except rows
+    /// the site `$2` wrote (its name in their vector clock), and their visible rows (an unfollow).
+    let removeUnwrittenByKeyColumn: [String]
 
     init(_ table: CaptureTable) throws(SyntaxError) {
         self.table = table
@@ -123,6 +129,15 @@ struct DeclaredTableStatements: Sendable {
             WHERE \(match("r", "u", "c"))
             """
         deleteVisible = "DELETE FROM \(target) AS r USING \(keysUnnest) WHERE \(match("r"))"
+        selectStatesByKeyColumn = table.key.map { column in
+            "SELECT \(keyText("s")), \(stateFields) FROM \(state) AS s WHERE s.\(column.name.quoted)::text = ANY($1::text[])"
+        }
+        let goneMatch = table.key.map { "r.\($0.name.quoted) = gone.\($0.name.quoted)" }.joined(separator: " AND ")
+        removeUnwrittenByKeyColumn = table.key.map { column in
+            "WITH gone AS (DELETE FROM \(state) AS s WHERE s.\(column.name.quoted)::text = ANY($1::text[]) "
+                + "AND NOT ($2::text = ANY(s.\"sites\")) RETURNING \(table.key.map { "s.\($0.name.quoted)" }.joined(separator: ", "))) "
+                + "DELETE FROM \(target) AS r USING gone WHERE \(goneMatch)"
+        }
         let wholeKey = (1...keyCount).map { "k.k\($0)" }.joined(separator: ", ")
         recordAgain = """
             WITH recorded AS (INSERT INTO omnisync.outbox (table_id, k1, k2, row_key) \

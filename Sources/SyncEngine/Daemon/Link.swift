@@ -29,6 +29,9 @@ actor Link {
     private var current: LinkCursor?
     private var loaded = false
     private var busy = false
+    /// The greatest id of the target's follows whose rows this source has copied there
+    /// (`omnisync.cursors.follows_copied`).
+    private var followsCopied: Int64 = 0
     /// Retries asked for by a person are looked for every few seconds, not on every round.
     private var lastRetryCheck = ContinuousClock.now - .seconds(60)
     /// Whether the target holds no quarantined row of this source (checked with the retries):
@@ -75,7 +78,10 @@ actor Link {
 
     /// The target's share of a batch read from the source.
     private func share(of batch: ChangeBatch) -> ChangeBatch {
-        routes.share(of: batch, from: source.name, to: target.name, tables: tables)
+        guard !routes.isEverywhere else { return batch }
+        return routes.share(
+            of: batch, from: source.name, to: target.name, tables: tables, targetFollows: target.follows.current.index,
+            sourceFollows: source.follows.current.index)
     }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
@@ -108,13 +114,18 @@ actor Link {
     private func deliver(_ round: inout Round) async throws(SideFailure) {
         if !loaded {
             let sourceName = source.name
-            persisted = try await onTarget { try Applier.readCursor($0, source: sourceName) }
+            (persisted, followsCopied) = try await onTarget { connection in
+                let cursor = try Applier.readCursor(connection, source: sourceName)
+                let copied = try connection.query(FollowBook.selectCopied, [sourceName], label: "read follows copied")
+                return (cursor, copied.rows.first?[0].flatMap { Int64($0) } ?? 0)
+            }
             current = persisted
             loaded = true
         }
         if current == nil {
             guard try await bootstrap() == .kept else { return }
         }
+        if routes.hasFollowRoutes { try await keepUpWithFollows() }
         if ContinuousClock.now - lastRetryCheck > .seconds(2) {
             lastRetryCheck = .now
             try await retryQuarantined()
@@ -429,6 +440,8 @@ actor Link {
     /// always safe), then stream the outbox from the snapshot taken before the copy.
     private func bootstrap() async throws(SideFailure) -> CursorFate {
         let started = ContinuousClock.now
+        // The follows as they are before the copy: the copy brings their rows.
+        let follows = routes.hasFollowRoutes ? try await targetFollows() : nil
         let snapshot = try await onSource { connection in
             try connection.query("SELECT pg_current_snapshot()::text", label: "bootstrap snapshot").rows.first?[0] ?? "1:1:"
         }
@@ -482,10 +495,74 @@ actor Link {
         if case .cursorMoved(let actual) = stored { return adopt(movedCursor: actual) }
         persisted = first.next
         current = first.next
+        if let follows, follows.maxID > followsCopied { try await storeFollowsCopied(follows.maxID) }
         logger.info(
             "peer bootstrapped",
             [LogKey.rows: copied, LogKey.durationMs: String(format: "%.1f", (ContinuousClock.now - started).seconds * 1000)])
         return .kept
+    }
+
+    // MARK: - Follows
+
+    /// What the target follows, read again if it may have changed since.
+    private func targetFollows() async throws(SideFailure) -> FollowBook.View {
+        let book = target.follows
+        if let fresh = book.fresh { return fresh }
+        let generation = book.generation
+        let read = try await onTarget { try FollowBook.read($0) }
+        book.store(follows: read.follows, unfollowed: read.unfollowed, generation: generation)
+        return book.current
+    }
+
+    /// Brings the rows of the target's new follows from this source — written long before, and
+    /// passed over while the value was not followed — and takes away from the target the rows of
+    /// values it unfollowed, except those it wrote (CONTRACT §8).
+    private func keepUpWithFollows() async throws(SideFailure) {
+        let view = try await targetFollows()
+        let tables = self.tables
+        if !view.unfollowed.isEmpty {
+            let (targetName, routes) = (target.name, self.routes)
+            let removed = try await onTarget { connection in
+                try connection.transaction(label: "remove unfollowed rows") { transaction throws(PostgresError) -> Int in
+                    var removed = 0
+                    for follow in view.unfollowed {
+                        for (id, column) in routes.followed(namespace: follow.namespace, tables: tables) {
+                            guard let applier = tables.applier(id) else { continue }
+                            removed += try applier.removeUnwritten(transaction, keyColumn: column, values: [follow.value], site: targetName)
+                        }
+                        try transaction.query(FollowBook.forget, [String(follow.id)], label: "forget unfollow")
+                    }
+                    return removed
+                }
+            }
+            target.follows.invalidate()
+            logger.info("unfollowed rows removed", [LogKey.count: view.unfollowed.count, LogKey.rows: removed])
+        }
+        let new = view.follows.filter { $0.id > followsCopied }
+        guard let newest = new.map(\.id).max() else { return }
+        var copied = 0
+        for namespace in Set(new.map(\.namespace)).sorted() {
+            let values = new.filter { $0.namespace == namespace }.map(\.value)
+            for (id, column) in routes.followed(namespace: namespace, tables: tables) {
+                guard let applier = tables.applier(id) else { continue }
+                let read = try await onSource { try applier.readStates($0, keyColumn: column, values: values) }
+                guard !read.states.isEmpty || !read.unreadable.isEmpty else { continue }
+                let unreadable = read.unreadable.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
+                let outcome = try await applyUncursored(share(of: ChangeBatch(declared: [id: read.states])), quarantine: unreadable)
+                report(outcome: outcome)
+                copied += read.states.count
+            }
+        }
+        try await storeFollowsCopied(newest)
+        logger.info("followed rows copied", [LogKey.count: new.count, LogKey.rows: copied])
+    }
+
+    private func storeFollowsCopied(_ id: Int64) async throws(SideFailure) {
+        let sourceName = source.name
+        try await onTarget { connection in
+            _ = try connection.query(FollowBook.storeCopied, [sourceName, String(id)], label: "store follows copied")
+        }
+        followsCopied = max(followsCopied, id)
     }
 
     // MARK: - Failures

@@ -16,6 +16,8 @@ final class SiteHandle: Sendable {
     let health: SiteHealth
     /// Pages of this site's outbox read by one of its links, for the others.
     let pages: SharedPages
+    /// What this site follows, for the links into it and out of it.
+    let follows: FollowBook
     /// The engine's generated tables, to which each verified session adds what it found installed.
     let installed: InstalledTables
     /// Backend PIDs of connections already checked by `SiteIdentity`.
@@ -63,6 +65,7 @@ final class SiteHandle: Sendable {
         apply = PostgresSession(conninfo: config.conninfo, label: "\(config.name)/apply", setup: SiteHandle.sessionSetup)
         health = SiteHealth(site: config.name, logger: logger)
         pages = SharedPages(readers: readers)
+        follows = FollowBook(site: config.name)
     }
 
     /// Runs `body` on the session's own thread after making sure the connection is this site's.

@@ -118,12 +118,18 @@ public final class SyncEngine: Sendable {
         for await event in listener.events {
             if isStopping { break }
             switch event {
-            case .notification:
+            case .notification(_, let payload):
                 site.pages.invalidate()
                 for link in links where link.source === site { link.wake() }
+                if payload == "follow" {
+                    // omnisync.follow or unfollow there: the links into the site bring or take rows.
+                    site.follows.invalidate()
+                    for link in links where link.target === site { link.wake() }
+                }
             case .connected:
                 // Notifications were lost while disconnected; the site may also be back as a target.
                 site.pages.invalidate()
+                site.follows.invalidate()
                 for link in links where link.source === site || link.target === site { link.wake() }
             case .disconnected:
                 break

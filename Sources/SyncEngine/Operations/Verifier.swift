@@ -36,6 +36,8 @@ public struct Verifier: Sendable {
         var tables = GeneratedTables.builtIn
         var problems: [String] = []
         var cursors: [String: LinkCursor?] = [:]
+        /// What the site follows (omnisync.follow).
+        var follows: [FollowBook.Follow] = []
     }
 
     static func visibleQuery(_ layout: TableLayout) -> String {
@@ -76,6 +78,7 @@ public struct Verifier: Sendable {
             for other in names where other != site.name {
                 content.cursors[other] = .some(try Applier.readCursor(connection, source: other))
             }
+            content.follows = try FollowBook.read(connection).follows
             return content
         }
         var report = VerifyReport(unreachable: [], differences: [])
@@ -116,6 +119,10 @@ public struct Verifier: Sendable {
     private static func compare(_ sites: [(String, SiteContent)], routes: RouteShares) -> [String] {
         guard sites.count > 1 else { return [] }
         var lines: [String] = []
+        var follows = FollowIndex()
+        for (name, content) in sites {
+            for follow in content.follows { follows.follow(site: name, namespace: follow.namespace, value: follow.value) }
+        }
         for table in ReplicatedTable.allCases {
             var keys = Set<RowKey>()
             for (_, content) in sites { keys.formUnion(content.rows[table]?.keys ?? [:].keys) }
@@ -134,7 +141,7 @@ public struct Verifier: Sendable {
             for (_, content) in sites { keys.formUnion(content.declaredRows[id]?.keys ?? [:].keys) }
             for key in keys.sorted(by: ApplyPlanner.keyPrecedes) {
                 let among = sites.filter { name, content in
-                    routes.routesByPlace(name, tableID: id, key: key, table: table)
+                    routes.routesByPlace(name, tableID: id, key: key, table: table, follows: follows)
                         || content.declaredStates[id]?.contains(key) == true
                 }
                 let values = among.map { ($0.0, $0.1.declaredRows[id]?[key]) }

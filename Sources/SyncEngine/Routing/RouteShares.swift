@@ -14,6 +14,9 @@ import Catalog
 /// source that is not routed the row is marked *return if ahead*: when the target's join holds
 /// more than the source sent, the target records the row in its own outbox again, and its link
 /// back to the source delivers it, now held there.
+///
+/// A follow route's place depends on what each site follows (`FollowBook`): a row routed away
+/// while its value was not followed yet is brought by the link's first copy of the follow.
 struct RouteShares: Sendable {
     let router: Router
     /// Routes other than `all`, by table id; a table not here goes everywhere.
@@ -31,6 +34,22 @@ struct RouteShares: Sendable {
     /// Every table goes everywhere: shares are the whole page.
     var isEverywhere: Bool { routes.isEmpty }
 
+    /// Some table is routed by what sites follow: links keep up with their targets' follows.
+    var hasFollowRoutes: Bool {
+        routes.values.contains { if case .follow = $0 { true } else { false } }
+    }
+
+    /// The tables routed by a follow of `namespace`, each with the index of its route column in
+    /// its key (the rows a new follow of a value brings, or an unfollow takes away).
+    func followed(namespace: String, tables: GeneratedTables) -> [(tableID: Int, keyColumn: Int)] {
+        routes.keys.sorted().compactMap { id in
+            guard case .follow(namespace, let column) = routes[id], let table = tables.applier(id)?.table,
+                let index = table.key.firstIndex(where: { $0.name == column })
+            else { return nil }
+            return (id, index)
+        }
+    }
+
     /// Where a row of a generated table belongs, from its key.
     func place(tableID: Int, key: [String], table: CaptureTable) -> RowPlace {
         guard let route = routes[tableID] else { return .everywhere }
@@ -40,14 +59,20 @@ struct RouteShares: Sendable {
         return Router.place(route: route, values: values)
     }
 
-    /// Whether `site` is routed the row by its place alone (a hub, or a site of its location),
-    /// leaving out what it wrote.
-    func routesByPlace(_ site: String, tableID: Int, key: [String], table: CaptureTable) -> Bool {
-        router.receives(site, RoutedRow(place: place(tableID: tableID, key: key, table: table)), follows: FollowIndex())
+    /// Whether `site` is routed the row by its place alone (a hub, a site of its location, a site
+    /// that follows its value in `follows`), leaving out what it wrote.
+    func routesByPlace(
+        _ site: String, tableID: Int, key: [String], table: CaptureTable, follows: FollowIndex = FollowIndex()
+    ) -> Bool {
+        router.receives(site, RoutedRow(place: place(tableID: tableID, key: key, table: table)), follows: follows)
     }
 
-    /// The part of `batch`, read from `source`, that goes to `target`.
-    func share(of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables) -> ChangeBatch {
+    /// The part of `batch`, read from `source`, that goes to `target`; `targetFollows` and
+    /// `sourceFollows` are what the two sites follow, as last read.
+    func share(
+        of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables,
+        targetFollows: FollowIndex = FollowIndex(), sourceFollows: FollowIndex = FollowIndex()
+    ) -> ChangeBatch {
         guard !isEverywhere else { return batch }
         var share = batch
         for (id, states) in batch.declared where routes[id] != nil {
@@ -55,8 +80,8 @@ struct RouteShares: Sendable {
             var heldOnly = Set<[String]>()
             var returnIfAhead = Set<[String]>()
             for key in states.keys {
-                if !routesByPlace(target, tableID: id, key: key, table: table) { heldOnly.insert(key) }
-                if !routesByPlace(source, tableID: id, key: key, table: table) { returnIfAhead.insert(key) }
+                if !routesByPlace(target, tableID: id, key: key, table: table, follows: targetFollows) { heldOnly.insert(key) }
+                if !routesByPlace(source, tableID: id, key: key, table: table, follows: sourceFollows) { returnIfAhead.insert(key) }
             }
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead

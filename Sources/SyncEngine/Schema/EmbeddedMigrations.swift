@@ -1371,6 +1371,12 @@ COMMENT ON FUNCTION omnisync.follow(text, text) IS
     'Follows a value of a namespace at this site (CONTRACT §8); true if it was not followed yet.';
 COMMENT ON FUNCTION omnisync.unfollow(text, text) IS
     'Stops following a value of a namespace at this site; true if it was followed.';
+
+-- Per source: the greatest omnisync.follows.id whose rows that source has copied here (the first
+-- copy of a new follow: rows written long before it are brought too).
+ALTER TABLE omnisync.cursors ADD COLUMN follows_copied bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN omnisync.cursors.follows_copied IS
+    'The greatest omnisync.follows.id of this site whose rows the source has copied here.';
 """####
         ),
     ]
