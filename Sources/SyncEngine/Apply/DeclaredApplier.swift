@@ -120,9 +120,11 @@ public struct DeclaredApplier: Sendable {
     ///     already holds the row's state, passed over (delivered) elsewhere.
     ///   - returnIfAhead: keys whose source is not routed the row: where the join holds more than
     ///     the source sent, the row is recorded in the target's outbox again, for the source.
+    ///   - followed: the table's follow route: a key held only whose value the target follows is
+    ///     taken in (read in this transaction, so an unfollow's removal is never undone).
     func applyWithinTransaction(
         _ connection: some StatementRunner, incoming: [[String]: [StateField]], heldOnly: Set<[String]> = [],
-        returnIfAhead: Set<[String]> = []
+        returnIfAhead: Set<[String]> = [], followed: FollowedRoute? = nil
     ) throws(PostgresError) -> Outcome {
         var outcome = Outcome()
         guard !incoming.isEmpty else { return outcome }
@@ -131,7 +133,7 @@ public struct DeclaredApplier: Sendable {
         let all = incoming.keys.sorted(by: ApplyPlanner.keyPrecedes)
         // The state rows first: a key whose state another transaction holds (an application
         // writing it, a new row not yet committed) is set aside, never read stale and overwritten.
-        let (held, routedAway) = try lockStates(connection, keys: all, heldOnly: heldOnly)
+        let (held, routedAway) = try lockStates(connection, keys: all, heldOnly: heldOnly, followed: followed)
         outcome.routedAway = routedAway.count
         outcome.lockedKeys = all.filter { !held.contains($0) && !routedAway.contains($0) }
         let keys = all.filter { held.contains($0) }
@@ -218,7 +220,7 @@ public struct DeclaredApplier: Sendable {
     /// passed over; so is a key whose first state another transaction is inserting (an
     /// application's open insert).
     private func lockStates(
-        _ connection: some StatementRunner, keys: [[String]], heldOnly: Set<[String]>
+        _ connection: some StatementRunner, keys: [[String]], heldOnly: Set<[String]>, followed: FollowedRoute?
     ) throws(PostgresError) -> (locked: Set<[String]>, routedAway: Set<[String]>) {
         let keyCount = table.key.count
         func keysOf(_ result: QueryResult) -> Set<[String]> { Set(result.rows.map { $0[0..<keyCount].map { $0 ?? "" } }) }
@@ -229,8 +231,17 @@ public struct DeclaredApplier: Sendable {
         var locked = keysOf(first[0])
         let present = keysOf(first[1])
         var contended = keys.filter { present.contains($0) && !locked.contains($0) }
-        let routedAway = Set(keys.filter { !present.contains($0) && heldOnly.contains($0) })
-        let missing = keys.filter { !present.contains($0) && !heldOnly.contains($0) }
+        var routedAway = Set(keys.filter { !present.contains($0) && heldOnly.contains($0) })
+        if let followed, !routedAway.isEmpty {
+            // Those whose value the target follows are routed here after all.
+            let values = Set(routedAway.map { $0[followed.keyColumn] })
+            let result = try connection.query(
+                FollowBook.followedValues, [followed.namespace, PostgresArray.literal(values.sorted().map { Optional($0) })],
+                label: "read followed values")
+            let following = Set(result.rows.compactMap { $0[0] })
+            routedAway = routedAway.filter { !following.contains($0[followed.keyColumn]) }
+        }
+        let missing = keys.filter { !present.contains($0) && !routedAway.contains($0) }
         let created = try BoundedLocking.insertHalving(connection, keys: missing) { group in
             [.init(statements.insertEmptyStates, keyParameters(group), label: "create \(table.name) states")]
         }

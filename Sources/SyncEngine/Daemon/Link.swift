@@ -80,8 +80,7 @@ actor Link {
     private func share(of batch: ChangeBatch) -> ChangeBatch {
         guard !routes.isEverywhere else { return batch }
         return routes.share(
-            of: batch, from: source.name, to: target.name, tables: tables, targetFollows: target.follows.current.index,
-            sourceFollows: source.follows.current.index)
+            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index)
     }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
@@ -299,6 +298,7 @@ actor Link {
                 var single = ChangeBatch(declared: [id: [key: state]])
                 if batch.heldOnly[id]?.contains(key) == true { single.heldOnly[id] = [key] }
                 if batch.returnIfAhead[id]?.contains(key) == true { single.returnIfAhead[id] = [key] }
+                single.followed[id] = batch.followed[id]
                 singles.append((id, RowKey(parts: key), single))
             }
         }

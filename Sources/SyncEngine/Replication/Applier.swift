@@ -125,7 +125,7 @@ enum Applier {
                 }
                 let applied = try applier.applyWithinTransaction(
                     transaction, incoming: states, heldOnly: batch.heldOnly[id] ?? [],
-                    returnIfAhead: batch.returnIfAhead[id] ?? [])
+                    returnIfAhead: batch.returnIfAhead[id] ?? [], followed: batch.followed[id])
                 conflicts += applied.conflicts.compactMap { ConflictRecord($0, table: applier.table) }
                 unreadable += applied.quarantined.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
                 locked += applied.lockedKeys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }

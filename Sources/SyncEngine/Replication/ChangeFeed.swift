@@ -25,9 +25,18 @@ struct ChangeBatch: Sendable {
     /// Keys of `declared` whose source is not routed the row: where the target's join holds more
     /// than the source sent, the target records the row in its outbox again, for the source.
     var returnIfAhead: [Int: Set<[String]>] = [:]
+    /// Tables routed by a follow: a key held only that the target follows — as its
+    /// `omnisync.follows` says within the apply's own transaction — is taken in all the same.
+    var followed: [Int: FollowedRoute] = [:]
 
     var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
     var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }
+}
+
+/// A table's follow route as the applier checks it: the namespace, and the key column holding the value.
+struct FollowedRoute: Sendable, Equatable {
+    let namespace: String
+    let keyColumn: Int
 }
 
 /// A page of the outbox and the cursor to store once it is applied.

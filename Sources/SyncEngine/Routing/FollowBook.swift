@@ -73,6 +73,10 @@ final class FollowBook: Sendable {
         return (follows, unfollowed)
     }
 
+    /// Which of the values `$2` (a text array) of namespace `$1` the site follows.
+    static let followedValues =
+        "SELECT value FROM omnisync.follows WHERE namespace = $1 AND value = ANY($2::text[]) AND unfollowed_at IS NULL"
+
     /// An unfollow whose rows are gone: forgotten (a follow of the value since then is kept).
     static let forget = "DELETE FROM omnisync.follows WHERE id = $1::bigint AND unfollowed_at IS NOT NULL"
 

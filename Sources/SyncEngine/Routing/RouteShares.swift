@@ -15,8 +15,11 @@ import Catalog
 /// more than the source sent, the target records the row in its own outbox again, and its link
 /// back to the source delivers it, now held there.
 ///
-/// A follow route's place depends on what each site follows (`FollowBook`): a row routed away
-/// while its value was not followed yet is brought by the link's first copy of the follow.
+/// A follow route's place depends on what each site follows. For the target it is decided where
+/// the target's follows are, in the apply's own transaction (``ChangeBatch/followed``): a row
+/// arrives held only, and is taken in if the target follows its value, so an apply and an
+/// unfollow's removal never cross. A row routed away while its value was not followed yet is
+/// brought by the link's first copy of the follow (`FollowBook`).
 struct RouteShares: Sendable {
     let router: Router
     /// Routes other than `all`, by table id; a table not here goes everywhere.
@@ -67,11 +70,11 @@ struct RouteShares: Sendable {
         router.receives(site, RoutedRow(place: place(tableID: tableID, key: key, table: table)), follows: follows)
     }
 
-    /// The part of `batch`, read from `source`, that goes to `target`; `targetFollows` and
-    /// `sourceFollows` are what the two sites follow, as last read.
+    /// The part of `batch`, read from `source`, that goes to `target`; `sourceFollows` is what the
+    /// source follows, as last read (a stale one returns a row needlessly, never misses one).
     func share(
         of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables,
-        targetFollows: FollowIndex = FollowIndex(), sourceFollows: FollowIndex = FollowIndex()
+        sourceFollows: FollowIndex = FollowIndex()
     ) -> ChangeBatch {
         guard !isEverywhere else { return batch }
         var share = batch
@@ -80,11 +83,16 @@ struct RouteShares: Sendable {
             var heldOnly = Set<[String]>()
             var returnIfAhead = Set<[String]>()
             for key in states.keys {
-                if !routesByPlace(target, tableID: id, key: key, table: table, follows: targetFollows) { heldOnly.insert(key) }
+                if !routesByPlace(target, tableID: id, key: key, table: table) { heldOnly.insert(key) }
                 if !routesByPlace(source, tableID: id, key: key, table: table, follows: sourceFollows) { returnIfAhead.insert(key) }
             }
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead
+            if case .follow(let namespace, let column) = routes[id], !heldOnly.isEmpty,
+                let index = table.key.firstIndex(where: { $0.name == column })
+            {
+                share.followed[id] = FollowedRoute(namespace: namespace, keyColumn: index)
+            }
         }
         return share
     }

@@ -24,7 +24,8 @@ import TestSupport
 ///   by a status update or by an insert, so no two status writes that did not see each other
 ///   differ (no `concurrent_status`); an insert that would take the state back (a row deleted
 ///   and created again while the target moved on) is refused by the capture with 23514, and
-///   that refusal is predicted;
+///   that refusal is predicted; in a routed run, a site that does not hold a row inserts it
+///   without a state (it has seen none of the row's status writes);
 /// - every change changes a replicated column (no delta of 0, a new price), so every change is
 ///   an event that brings a deleted row back;
 /// - counts are made when every site is caught up, at most one per row.
@@ -66,6 +67,9 @@ struct SoakDeclaredState: Sendable {
     var routing: ShelfRouting?
     /// Sites whose committed writes touched each row: a site where a row was written holds it.
     var holders: [ShelfKey: Set<String>] = [:]
+    /// `holders` at the last quiescence: a site that took a row in since holds only its own part
+    /// of it until the rest comes back.
+    var heldAtQuiescence: [ShelfKey: Set<String>] = [:]
     /// Quiescent points passed.
     var window = 0
     var sequence: [String: Int] = [:]
@@ -146,11 +150,14 @@ struct SoakDeclaredState: Sendable {
 
     private mutating func upsert(site: String, rng: inout SeededGenerator) -> SoakDeclaredOperation? {
         guard let key = changeable(site: site, rng: &rng) else { return nil }
+        // Routed away from this site and never written here, the upsert inserts the row here,
+        // without having seen any of its status writes: it leaves the state alone (NULL writes none).
+        let unseen = !held(site, key, since: .quiescence) && shelves[key]?.present == true
         let units = Int.random(in: 0..<10, using: &rng) < 8
             ? Int64.random(in: 1...9_999, using: &rng) : -Int64.random(in: 1...2_500, using: &rng)
         let hi = Int.random(in: 0..<10, using: &rng) == 0 ? nil : high(rng: &rng)
         return .upsert(
-            key: key, units: units, price: price(site: site, rng: &rng), hi: hi, status: insertedStatus(key),
+            key: key, units: units, price: price(site: site, rng: &rng), hi: hi, status: unseen ? nil : insertedStatus(key),
             note: "\(site) till note \(next("note \(site)"))")
     }
 
@@ -171,6 +178,7 @@ struct SoakDeclaredState: Sendable {
         let last = SoakDeclared.statuses.count - 1
         let candidates = shelves.keys.filter { key in
             shelves[key]!.present && !deleting.contains(key) && (targets[key] != nil || (shelves[key]!.status ?? -1) < last)
+                && !partlyHeld(site, key)
         }.sorted()
         guard let key = candidates.randomElement(using: &rng) else { return nil }
         let target = targets[key] ?? Int.random(in: ((shelves[key]!.status ?? -1) + 1)...last, using: &rng)
@@ -181,7 +189,8 @@ struct SoakDeclaredState: Sendable {
 
     private mutating func delete(site: String, rng: inout SeededGenerator) -> SoakDeclaredOperation? {
         let candidates = shelves.keys.filter { key in
-            shelves[key]!.present && !deleting.contains(key) && (writers[key] ?? []).isSubset(of: [site]) && holds(site, key)
+            shelves[key]!.present && !deleting.contains(key) && (writers[key] ?? []).isSubset(of: [site])
+                && held(site, key, since: .quiescence)
         }.sorted()
         guard let key = candidates.randomElement(using: &rng) else { return nil }
         deleting.insert(key)
@@ -244,6 +253,7 @@ struct SoakDeclaredState: Sendable {
     mutating func quiesced() {
         writers = [:]
         targets = [:]
+        heldAtQuiescence = holders
         window += 1
     }
 
@@ -271,8 +281,22 @@ struct SoakDeclaredState: Sendable {
 
     /// Whether `site` holds the row: it is routed there, or the site wrote it.
     func holds(_ site: String, _ key: ShelfKey) -> Bool {
+        held(site, key, since: .now)
+    }
+
+    enum Moment { case now, quiescence }
+
+    /// The site took the row in since the last quiescence (it wrote a row routed away from it):
+    /// it holds its own part, and has seen none of the row's status writes yet.
+    func partlyHeld(_ site: String, _ key: ShelfKey) -> Bool {
+        holds(site, key) && !held(site, key, since: .quiescence)
+    }
+
+    /// Whether `site` holds the row now, or held it already at the last quiescence (and so had
+    /// every change to it then).
+    func held(_ site: String, _ key: ShelfKey, since moment: Moment) -> Bool {
         guard let routing else { return true }
-        return routing.routes(site, key) || holders[key]?.contains(site) == true
+        return routing.routes(site, key) || (moment == .now ? holders : heldAtQuiescence)[key]?.contains(site) == true
     }
 
     mutating func apply(_ operation: SoakDeclaredOperation, site: String, result: SoakOperation.Result, anomalies: inout [String]) {

@@ -42,6 +42,11 @@ extension SoakOracle {
             case 70..<78:
                 return order(site: site, state: &state, rng: &rng)
             case 78..<82:
+                // Routed: now and then a till follows a customer, or stops.
+                if loyaltyHub != nil, site != loyaltyHub, Int.random(in: 0..<3, using: &rng) == 0 {
+                    let customer = customers.randomElement(using: &rng)!
+                    return .follow(customer: customer, on: state.follows[site]?.contains(customer) != true)
+                }
                 // Points earned online or redeemed at a till, on a generated table.
                 return .pointsDelta(
                     customer: customers.randomElement(using: &rng)!,

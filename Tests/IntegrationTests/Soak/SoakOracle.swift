@@ -48,6 +48,10 @@ final class SoakOracle: Sendable {
         var carts: [RowKey: Int64] = [:]
         /// `retail.loyalty` balances by customer.
         var points: [String: Int64] = [:]
+        /// In a routed run: the sites whose committed writes touched each customer's balance, and
+        /// the customers each site follows.
+        var pointsWriters: [String: Set<String>] = [:]
+        var follows: [String: Set<String>] = [:]
         /// Sites that changed a cart item since the last quiescence (or are changing it).
         var cartWriters: [RowKey: Set<String>] = [:]
         var cartDeleting: Set<RowKey> = []
@@ -74,8 +78,21 @@ final class SoakOracle: Sendable {
     let state = Mutex(State())
     private let started = ContinuousClock.now
 
-    init(sites: [String]) {
+    /// In a routed run, `retail.loyalty` is routed `follow customer customer_id` and this is its
+    /// hub (the first site); nil otherwise.
+    let loyaltyHub: String?
+
+    init(sites: [String], routed: Bool = false) {
         self.sites = sites
+        loyaltyHub = routed ? sites[0] : nil
+    }
+
+    /// Whether `site` holds the customer's balance: every site does, unless the run is routed;
+    /// then the hub, the sites that follow the customer, and those that wrote the balance.
+    func holdsPoints(_ site: String, _ customer: String, in state: State) -> Bool {
+        guard let hub = loyaltyHub else { return true }
+        return site == hub || state.follows[site]?.contains(customer) == true
+            || state.pointsWriters[customer]?.contains(site) == true
     }
 
     var seconds: Double {
@@ -176,9 +193,15 @@ final class SoakOracle: Sendable {
             move(key, onHand: quantity)
         case .pointsOpened(let customer, let points):
             state.points[customer, default: 0] += points
+            state.pointsWriters[customer, default: []].insert(site)
+        case .follow(let customer, let on):
+            if on { state.follows[site, default: []].insert(customer) } else { state.follows[site]?.remove(customer) }
         case .pointsDelta(let customer, let delta):
             if result.affected == 1 {
                 state.points[customer, default: 0] += delta
+                state.pointsWriters[customer, default: []].insert(site)
+            } else if loyaltyHub != nil {
+                // Routed: a till that does not hold the balance (yet) changes nothing.
             } else {
                 state.anomalies.append("\(site): \(operation) changed \(result.affected) rows; the balance exists everywhere")
             }
@@ -254,8 +277,9 @@ final class SoakOracle: Sendable {
     }
 
     /// The loyalty balances every site must show.
-    func expectedPoints() -> [String: Int64] {
-        state.withLock { $0.points }
+    /// The balances `site` must hold.
+    func expectedPoints(at site: String) -> [String: Int64] {
+        state.withLock { state in state.points.filter { holdsPoints(site, $0.key, in: state) } }
     }
 
     /// The conflicts `omnisync conflicts --all` must list, as `kind table|key`.

@@ -53,7 +53,7 @@ final class SoakRun: Sendable {
         self.seed = seed
         self.routing = routing
         self.fixture = fixture
-        oracle = SoakOracle(sites: fixture.siteNames)
+        oracle = SoakOracle(sites: fixture.siteNames, routed: routing != nil)
         oracle.state.withLock { $0.declared.routing = routing }
         daemons = SoakDaemons(fixture: fixture)
         func sessions(_ role: String) -> [String: PostgresSession] {
@@ -351,6 +351,20 @@ final class SoakRun: Sendable {
 
     // MARK: - Checks
 
+    /// The sites holding an unfollow whose rows the daemon has not taken away yet.
+    private func unfollowsPending() async -> [String] {
+        var pending: [String] = []
+        for site in fixture.siteNames {
+            let count = try? await checkers[site]!.withConnection { connection in
+                try connection.query(
+                    "SELECT count(*)::text FROM omnisync.follows WHERE unfollowed_at IS NOT NULL", label: "soak unfollows"
+                ).rows.first?[0] ?? nil
+            }
+            if count != "0" { pending.append(site) }
+        }
+        return pending
+    }
+
     /// Heals, waits until every site has caught up, and compares every site with the oracle.
     private func settle(label: String) async -> Bool {
         if let problem = daemons.primaryProblem() { fail(problem) }
@@ -362,10 +376,14 @@ final class SoakRun: Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(Self.quiescenceTimeout)
         var report = await fixture.verify()
-        while !(report.differences.isEmpty && report.unreachable.isEmpty), ContinuousClock.now < deadline {
+        // Routed: an unfollow is done when its rows are gone from the site and it is forgotten.
+        var unfollowing = routing == nil ? [] : await unfollowsPending()
+        while !(report.differences.isEmpty && report.unreachable.isEmpty && unfollowing.isEmpty), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(150))
             report = await fixture.verify()
+            if routing != nil { unfollowing = await unfollowsPending() }
         }
+        if !unfollowing.isEmpty { fail("unfollows not done \(label) within \(Int(Self.quiescenceTimeout))s at \(unfollowing.joined(separator: ", "))") }
         guard report.differences.isEmpty, report.unreachable.isEmpty else {
             fail("no quiescence \(label) within \(Int(Self.quiescenceTimeout))s; omnisync verify says:\n" + report.render())
             noteRows(in: report.differences)
@@ -423,7 +441,7 @@ final class SoakRun: Sendable {
                 fail("reading \(site) loyalty \(label): \(error)")
                 continue
             }
-            let wanted = oracle.expectedPoints().mapValues(String.init)
+            let wanted = oracle.expectedPoints(at: site).mapValues(String.init)
             for customer in Set(wanted.keys).union(balances.keys).sorted() where wanted[customer] != balances[customer] {
                 let tag = SoakOperation.loyaltyTag(customer)
                 differingRows.withLock { _ = $0.insert(tag) }
