@@ -112,9 +112,11 @@ actor Link {
     /// One round's steps; ends early (the round is over) when another daemon moved the cursor.
     private func deliver(_ round: inout Round) async throws(SideFailure) {
         if !loaded {
-            let sourceName = source.name
+            let (sourceName, follows) = (source.name, routes.hasFollowRoutes)
             (persisted, followsCopied) = try await onTarget { connection in
                 let cursor = try Applier.readCursor(connection, source: sourceName)
+                // Only a follow route needs to know how far the follows were copied.
+                guard follows else { return (cursor, 0) }
                 let copied = try connection.query(FollowBook.selectCopied, [sourceName], label: "read follows copied")
                 return (cursor, copied.rows.first?[0].flatMap { Int64($0) } ?? 0)
             }

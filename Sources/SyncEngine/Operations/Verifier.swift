@@ -120,9 +120,7 @@ public struct Verifier: Sendable {
         guard sites.count > 1 else { return [] }
         var lines: [String] = []
         var follows = FollowIndex()
-        for (name, content) in sites {
-            for follow in content.follows { follows.follow(site: name, namespace: follow.namespace, value: follow.value) }
-        }
+        for (name, content) in sites { follows.follow(site: name, all: content.follows) }
         for table in ReplicatedTable.allCases {
             var keys = Set<RowKey>()
             for (_, content) in sites { keys.formUnion(content.rows[table]?.keys ?? [:].keys) }

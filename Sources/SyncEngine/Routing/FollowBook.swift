@@ -49,11 +49,8 @@ final class FollowBook: Sendable {
 
     /// Keeps what a read begun in `generation` found (a newer generation stays stale).
     func store(follows: [Follow], unfollowed: [Follow], generation: UInt64) {
-        var view = View(follows: follows, unfollowed: unfollowed)
-        for follow in follows {
-            view.index.follow(site: site, namespace: follow.namespace, value: follow.value)
-            view.maxID = max(view.maxID, follow.id)
-        }
+        var view = View(follows: follows, unfollowed: unfollowed, maxID: follows.map(\.id).max() ?? 0)
+        view.index.follow(site: site, all: follows)
         state.withLock { state in
             state.view = view
             if generation > state.readGeneration { state.readGeneration = generation }

@@ -14,6 +14,11 @@ public struct FollowIndex: Sendable, Equatable {
         followers[Followed(namespace: namespace, value: value), default: []].insert(site)
     }
 
+    /// Every value of `follows` followed by `site`.
+    mutating func follow(site: String, all follows: [FollowBook.Follow]) {
+        for follow in follows { self.follow(site: site, namespace: follow.namespace, value: follow.value) }
+    }
+
     public mutating func unfollow(site: String, namespace: String, value: String) {
         let key = Followed(namespace: namespace, value: value)
         followers[key]?.remove(site)

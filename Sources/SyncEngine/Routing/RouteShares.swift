@@ -24,6 +24,8 @@ struct RouteShares: Sendable {
     let router: Router
     /// Routes other than `all`, by table id; a table not here goes everywhere.
     private let routes: [Int: Route]
+    /// Some table is routed by what sites follow: links keep up with their targets' follows.
+    let hasFollowRoutes: Bool
 
     init(router: Router, catalog: TableCatalog) {
         self.router = router
@@ -32,15 +34,11 @@ struct RouteShares: Sendable {
             routes[Int(table.id.rawValue)] = table.route
         }
         self.routes = routes
+        hasFollowRoutes = routes.values.contains { if case .follow = $0 { true } else { false } }
     }
 
     /// Every table goes everywhere: shares are the whole page.
     var isEverywhere: Bool { routes.isEmpty }
-
-    /// Some table is routed by what sites follow: links keep up with their targets' follows.
-    var hasFollowRoutes: Bool {
-        routes.values.contains { if case .follow = $0 { true } else { false } }
-    }
 
     /// The tables routed by a follow of `namespace`, each with the index of its route column in
     /// its key (the rows a new follow of a value brings, or an unfollow takes away).
@@ -83,8 +81,9 @@ struct RouteShares: Sendable {
             var heldOnly = Set<[String]>()
             var returnIfAhead = Set<[String]>()
             for key in states.keys {
-                if !routesByPlace(target, tableID: id, key: key, table: table) { heldOnly.insert(key) }
-                if !routesByPlace(source, tableID: id, key: key, table: table, follows: sourceFollows) { returnIfAhead.insert(key) }
+                let row = RoutedRow(place: place(tableID: id, key: key, table: table))
+                if !router.receives(target, row, follows: FollowIndex()) { heldOnly.insert(key) }
+                if !router.receives(source, row, follows: sourceFollows) { returnIfAhead.insert(key) }
             }
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead
