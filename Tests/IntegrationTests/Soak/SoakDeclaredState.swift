@@ -150,9 +150,10 @@ struct SoakDeclaredState: Sendable {
 
     private mutating func upsert(site: String, rng: inout SeededGenerator) -> SoakDeclaredOperation? {
         guard let key = changeable(site: site, rng: &rng) else { return nil }
-        // Routed away from this site and never written here, the upsert inserts the row here,
-        // without having seen any of its status writes: it leaves the state alone (NULL writes none).
-        let unseen = !held(site, key, since: .quiescence) && shelves[key]?.present == true
+        // Not held here at the last quiescence, the upsert inserts the row here without having
+        // seen its status writes (even a deleted row keeps them): it leaves the state alone (NULL
+        // writes none).
+        let unseen = !held(site, key, since: .quiescence) && shelves[key]?.status != nil
         let units = Int.random(in: 0..<10, using: &rng) < 8
             ? Int64.random(in: 1...9_999, using: &rng) : -Int64.random(in: 1...2_500, using: &rng)
         let hi = Int.random(in: 0..<10, using: &rng) == 0 ? nil : high(rng: &rng)
