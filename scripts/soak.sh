@@ -12,7 +12,7 @@
 #   --seed S    first seed (decimal, 0x-hex, or "random"); run i uses S+i (default: the test's)
 #   --ops N     application operations per run over all sites (default: the test's, 240)
 #   --routed R  1: every run routes pos.shelf by location and retail.loyalty by follow, with a
-#               hub; 0: none (the default)
+#               hub; 0: none (default: every other run)
 #   --quiet     no line per run, only the summary
 #
 # A failing run prints its seed, the command that replays it, and the faults and operations

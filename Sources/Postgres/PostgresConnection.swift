@@ -1,5 +1,9 @@
 import CLibPQ
 import Foundation
+import Synchronization
+
+/// Numbers every connection opened by this process.
+private let connectionSerials = Atomic<UInt64>(0)
 
 /// One libpq connection.
 ///
@@ -28,10 +32,14 @@ public final class PostgresConnection: StatementRunner {
     var interrupt: Int32 = -1
     /// How long a statement under way may still wait for the server once `interrupt` fired.
     public static let shutdownGrace: Duration = .seconds(3)
+    /// Unique among the connections of this process: what a session holds on the server (an
+    /// advisory lock) is known to be held as long as the same serial answers.
+    public let serial: UInt64
 
     init(handle: OpaquePointer, noticeBuffer: NoticeBuffer) {
         self.handle = handle
         self.noticeBuffer = noticeBuffer
+        self.serial = connectionSerials.add(1, ordering: .relaxed).newValue
     }
 
     deinit {

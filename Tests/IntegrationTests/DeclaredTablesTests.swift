@@ -94,6 +94,23 @@ final class DeclaredTablesTests: XCTestCase {
         await running.value
     }
 
+    func testVerifyFindsARowThatTheFirstSiteLacks() async throws {
+        let migrated = try migrate()
+        XCTAssertEqual(migrated.status, 0, migrated.stderr)
+        try await fixture.sql("store-a", "INSERT INTO pos.receipt VALUES (7, 12.50, '2026-01-02 10:00+00')")
+        await fixture.syncOnce()
+        await fixture.waitForConvergence(timeout: 10)
+        // Gone from web, the first site, row and state, without a change to deliver.
+        try await fixture.sql("web", "SELECT set_config('omnisync.applying', 'on', false)")
+        try await fixture.sql("web", "DELETE FROM pos.receipt")
+        try await fixture.sql("web", "DELETE FROM omnisync.\"state:pos.receipt\"")
+        try await fixture.sql("web", "SELECT set_config('omnisync.applying', 'off', false)")
+        let report = await fixture.verify()
+        XCTAssertTrue(
+            report.differences.contains { $0.hasPrefix("table=pos.receipt") && $0.contains("web=(missing)") },
+            report.render())
+    }
+
     func testMigrateInstallsTheCaptureAndTheRowsAlreadyThereReachTheOtherSites() async throws {
         try await fixture.sql(
             "web",

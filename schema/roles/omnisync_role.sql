@@ -21,6 +21,8 @@
 --   omnisync.follows    reads what the site follows (omnisync.follow); forgets an unfollow once
 --                       the rows it took away are gone
 --   omnisync.cursors    where each source's changes are applied up to (written at the target)
+--   omnisync.daemon_sessions  names the daemon behind each of its apply sessions, for status
+--                       (several daemons share the links through advisory locks)
 --   omnisync.delivery_acks  what each target has received (written at the source)
 --   omnisync.conflicts  records conflicts; `omnisync conflicts resolve` marks them resolved
 --   omnisync.site, omnisync.schema_migrations, omnisync.declared_table  read to check the site's
@@ -79,6 +81,8 @@ GRANT DELETE ON omnisync."state:retail.customers", omnisync."state:retail.loyalt
     TO :"role";
 GRANT SELECT, INSERT, DELETE ON omnisync.outbox TO :"role";
 SELECT format('GRANT SELECT, DELETE ON omnisync.follows TO %I', :'role') WHERE to_regclass('omnisync.follows') IS NOT NULL \gexec
+SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.daemon_sessions TO %I', :'role')
+WHERE to_regclass('omnisync.daemon_sessions') IS NOT NULL \gexec
 -- Held rows are counted, released on retry and discarded by a person through the daemon's role.
 GRANT SELECT, INSERT, UPDATE, DELETE ON omnisync.quarantine TO :"role";
 

@@ -6,7 +6,8 @@ extension SyncEngine {
     /// Measures every link's backlog at its source against the cursor stored at its target.
     func measureBacklogs() async {
         var measured: [String: Backlog] = [:]
-        for link in links where link.source.health.isUp {
+        // Links another daemon holds are that daemon's to measure (this one's cursor is stale).
+        for link in links where link.source.health.isUp && link.isHeld {
             guard let cursor = await link.storedCursor else { continue }
             if let backlog = try? await link.source.run(link.source.feed, { try Backlog.measure($0, cursor: cursor) }) {
                 measured[link.name] = backlog

@@ -12,6 +12,8 @@ actor Link {
         var batches = 0
         var caughtUp = false
         var busy = false
+        /// Another daemon holds the link (guarantee 8): this one did nothing.
+        var elsewhere = false
     }
 
     let source: SiteHandle
@@ -22,6 +24,19 @@ actor Link {
     private let stopping: @Sendable () -> Bool
     /// Which rows of the source's pages go to the target (CONTRACT §8).
     private let routes: RouteShares
+    /// The links into the target this daemon holds, shared with the other daemons (guarantee 8).
+    private let ownership: LinkOwnership
+    private let claimKey: Int32
+    /// How many times this daemon had taken the link when it last read the cursor.
+    private var takenAt: Int?
+    /// When this link last stored its cursor at the target (nil: not since it read it).
+    private var lastCursorWrite: ContinuousClock.Instant?
+    /// Pages routed wholly away moved the cursor since it was last stored.
+    private var routedAwayUnstored = false
+    private var cursorWriteArmed = false
+    /// How long pages routed wholly away from the target may move the cursor in memory only:
+    /// pruning the source's outbox waits for the stored cursor, so it must not lag for long.
+    static let routedAwayCursorWrite = Duration.seconds(1)
 
     /// The cursor as stored at the target (nil: none yet); `current` may be ahead of it by
     /// windows that delivered nothing and were not worth a write.
@@ -58,9 +73,11 @@ actor Link {
 
     init(
         source: SiteHandle, target: SiteHandle, logger: Logger, stats: EngineStats, batchSize: Int,
-        routes: RouteShares, stopping: @escaping @Sendable () -> Bool
+        routes: RouteShares, ownership: LinkOwnership, stopping: @escaping @Sendable () -> Bool
     ) {
         self.routes = routes
+        self.ownership = ownership
+        self.claimKey = AdvisoryKey.link(source: source.name)
         self.source = source
         self.target = target
         self.logger = logger.with([LogKey.site: target.name, LogKey.peer: source.name])
@@ -80,7 +97,8 @@ actor Link {
     private func share(of batch: ChangeBatch) -> ChangeBatch {
         guard !routes.isEverywhere else { return batch }
         return routes.share(
-            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index)
+            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index,
+            targetFollows: target.follows.current.index)
     }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
@@ -99,14 +117,46 @@ actor Link {
             busy = false
             progress.finished(caughtUp: round.caughtUp)
             armLockRetry()
+            armCursorWrite()
         }
         do throws(SideFailure) {
-            try await deliver(&round)
+            if try await holdsLink() {
+                try await deliver(&round)
+            } else {
+                round.caughtUp = true
+                round.elsewhere = true
+            }
             deliveryRecovered()
         } catch {
             handle(error)
         }
         return round
+    }
+
+    /// Whether this daemon holds the link now (taking it if it is its to take). A link taken
+    /// again reads its cursor afresh: another daemon may have moved it meanwhile.
+    private func holdsLink() async throws(SideFailure) -> Bool {
+        let (ownership, key) = (self.ownership, claimKey)
+        let claim = try await onTarget { try ownership.ensure($0, key: key) }
+        guard claim.held else { return false }
+        if claim.takes != takenAt {
+            reset()
+            takenAt = claim.takes
+            lastRetryCheck = .now - .seconds(60)
+        }
+        return true
+    }
+
+    /// Whether this daemon held the link at its last look (no I/O).
+    nonisolated var isHeld: Bool { ownership.claim(of: claimKey).held }
+
+    /// The cursor stored at the target, for pruning the source's outbox: as this link last
+    /// stored it while it holds the link, otherwise as read from the target now (another daemon
+    /// moves it); nil when unknown.
+    func pruningPosition() async -> LinkCursor? {
+        if isHeld, loaded { return persisted }
+        let sourceName = source.name
+        return try? await onTarget { try Applier.readCursor($0, source: sourceName) }
     }
 
     /// One round's steps; ends early (the round is over) when another daemon moved the cursor.
@@ -122,6 +172,8 @@ actor Link {
             }
             current = persisted
             loaded = true
+            // As good as just stored: pages routed away may move it in memory from here.
+            cursorStored()
         }
         if current == nil {
             guard try await bootstrap() == .kept else { return }
@@ -134,7 +186,8 @@ actor Link {
         if lockWaits > 0, ContinuousClock.now >= nextLockRetry {
             try await retryLockWaits()
         }
-        while !stopping(), let cursor = current {
+        // A link let go to another daemon mid-round stops at the next page.
+        while !stopping(), isHeld, let cursor = current {
             guard case .delivered(let changes, let caughtUp) = try await deliverPage(after: cursor) else { return }
             round.changes += changes
             round.batches += changes > 0 ? 1 : 0
@@ -166,6 +219,45 @@ actor Link {
         loaded = false
         persisted = nil
         current = nil
+        lastCursorWrite = nil
+        routedAwayUnstored = false
+    }
+
+    /// Whether the cursor moved by pages routed away is to be stored now.
+    private var routedAwayWriteDue: Bool {
+        routedAwayUnstored && ContinuousClock.now - (lastCursorWrite ?? .now) >= Link.routedAwayCursorWrite
+    }
+
+    private func cursorStored() {
+        lastCursorWrite = .now
+        routedAwayUnstored = false
+    }
+
+    /// While the cursor moved by pages routed away is not stored, wakes the link when it is due
+    /// (the source may write nothing more for a while).
+    private func armCursorWrite() {
+        guard routedAwayUnstored, !cursorWriteArmed, !stopping() else { return }
+        cursorWriteArmed = true
+        let delay = max((lastCursorWrite ?? .now) + Link.routedAwayCursorWrite - .now, .milliseconds(10))
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.cursorWriteDue()
+        }
+    }
+
+    /// Stores the cursor that pages routed away moved in memory only (the daemon stopping, or a
+    /// one-shot sync done), so that `verify` and `status` find nothing undelivered.
+    func storeCursorMovedInMemory() async {
+        guard routedAwayUnstored, isHeld, let next = current else { return }
+        let update = CursorUpdate(source: source.name, expected: persisted, next: next, delivered: 0)
+        guard case .applied? = try? await applyBatch(ChangeBatch(), cursor: update) else { return }
+        persisted = next
+        cursorStored()
+    }
+
+    private func cursorWriteDue() {
+        cursorWriteArmed = false
+        wake()
     }
 
     /// The cursor stored at the target, if known (pruning the source's outbox needs it).
@@ -196,9 +288,11 @@ actor Link {
             return page
         }
         if page.records.isEmpty {
-            if cursor.window != nil, persisted == cursor {
-                // The window's last page was exactly full: store that it is complete, or
-                // the source's outbox could not be pruned below it until it writes again.
+            // The window's last page was exactly full: store that it is complete, or the source's
+            // outbox could not be pruned below it until it writes again. Likewise, once due, for
+            // pages routed wholly away that moved the cursor in memory only.
+            let windowComplete = cursor.window != nil && persisted == cursor
+            if windowComplete || routedAwayWriteDue {
                 let stored = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
                     source: source.name, expected: persisted, next: page.next, delivered: 0))
                 if case .cursorMoved(let actual) = stored {
@@ -206,6 +300,7 @@ actor Link {
                     return .cursorMoved
                 }
                 persisted = page.next
+                cursorStored()
             }
             current = page.next
             return .delivered(changes: 0, caughtUp: true)
@@ -218,6 +313,14 @@ actor Link {
         let update = CursorUpdate(
             source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
         let batch = share(of: page.batch)
+        if batch.isEmpty, !routedAwayWriteDue {
+            // Nothing of the page is routed to the target: it costs the target nothing. The cursor
+            // moves here and is stored with the next batch, or after `routedAwayCursorWrite`.
+            current = page.next
+            routedAwayUnstored = true
+            progress.stepped()
+            return .kept
+        }
         let started = ContinuousClock.now
         let outcome: ApplyOutcome
         switch try await applyBatch(batch, cursor: update) {
@@ -228,6 +331,7 @@ actor Link {
         progress.stepped()
         persisted = page.next
         current = page.next
+        cursorStored()
         stats.recordBatch(
             source: source.name, target: target.name, changes: page.records.count, rowsWritten: outcome.rowsWritten,
             seconds: seconds)
@@ -497,6 +601,7 @@ actor Link {
         if case .cursorMoved(let actual) = stored { return adopt(movedCursor: actual) }
         persisted = first.next
         current = first.next
+        cursorStored()
         if let follows, follows.maxID > followsCopied { try await storeFollowsCopied(follows.maxID) }
         logger.info(
             "peer bootstrapped",

@@ -28,6 +28,14 @@ final class SiteHealth: Sendable {
 
     var isUp: Bool { current == .up }
 
+    /// Not known to be down or misconfigured: a site not tried yet counts as reachable.
+    var isReachable: Bool {
+        switch current {
+        case .unknown, .up: true
+        case .down, .misconfigured: false
+        }
+    }
+
     /// Times the site came back after being down (metrics: reconnects).
     var reconnects: Int { reconnectCount.withLock { $0 } }
 

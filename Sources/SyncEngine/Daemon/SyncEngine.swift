@@ -10,6 +10,9 @@ public final class SyncEngine: Sendable {
     let configuration: Configuration
     let sites: [SiteHandle]
     let links: [Link]
+    /// Per target, the links into it this daemon holds (guarantee 8: daemons share the links).
+    let ownerships: [LinkOwnership]
+    let identity = DaemonIdentity.next()
     let stats = EngineStats()
     let logger: Logger
     let backlogs = Mutex<[String: Backlog]>([:])
@@ -33,13 +36,24 @@ public final class SyncEngine: Sendable {
         sites = handles
         let stopped = stopped
         let routes = RouteShares(router: Router(sites: configuration.sites), catalog: configuration.catalog)
+        var ownerships: [String: LinkOwnership] = [:]
+        for target in handles {
+            let sources = handles.filter { $0 !== target }.map {
+                LinkOwnership.Source(name: $0.name, key: AdvisoryKey.link(source: $0.name), health: $0.health)
+            }
+            ownerships[target.name] = LinkOwnership(
+                identity: identity, target: target.name, sources: sources, logger: logger)
+        }
+        self.ownerships = handles.compactMap { ownerships[$0.name] }
         var links: [Link] = []
         for source in handles {
             for target in handles where target !== source {
+                guard let ownership = ownerships[target.name] else { continue }
                 links.append(
                     Link(
                         source: source, target: target, logger: logger, stats: stats,
-                        batchSize: configuration.daemon.batchSize, routes: routes, stopping: { stopped.isOpen }))
+                        batchSize: configuration.daemon.batchSize, routes: routes, ownership: ownership,
+                        stopping: { stopped.isOpen }))
             }
         }
         self.links = links
@@ -73,6 +87,7 @@ public final class SyncEngine: Sendable {
             if changes == 0, results.allSatisfy({ $0.caughtUp && !$0.busy }) { break }
             if changes == 0 { try? await Task.sleep(for: .milliseconds(50)) }
         }
+        for link in links { await link.storeCursorMovedInMemory() }
         return total
     }
 
@@ -96,6 +111,9 @@ public final class SyncEngine: Sendable {
                 group.addTask { [self] in await follow(listener, of: site) }
             }
             group.addTask { [self] in await safetyPoll() }
+            for (target, ownership) in zip(sites, ownerships) {
+                group.addTask { [self] in await shareLinks(into: target, ownership) }
+            }
             group.addTask { [self] in await pruneLoop() }
             group.addTask { [self] in await statsLoop() }
             group.addTask { [self] in await metricsLoop() }
@@ -109,6 +127,7 @@ public final class SyncEngine: Sendable {
             for listener in listeners { listener.stop() }
             group.cancelAll()
         }
+        for link in links { await link.storeCursorMovedInMemory() }
         if configuration.daemon.metricsFile != nil { await writeMetrics() }
         for site in sites { await site.close() }
     }
@@ -168,6 +187,20 @@ public final class SyncEngine: Sendable {
         }
     }
 
+    /// Looks at the target's link locks every few seconds: takes the links whose daemon stopped or
+    /// died, lets go of those a newly started daemon is preferred for, and wakes the links taken.
+    private func shareLinks(into target: SiteHandle, _ ownership: LinkOwnership) async {
+        while !Task.isCancelled && !isStopping {
+            try? await Task.sleep(for: ownership.nextLookDelay)
+            if Task.isCancelled || isStopping { break }
+            guard target.health.isReachable else { continue }
+            guard let taken = try? await target.run(target.apply, { try ownership.look($0) }), !taken.isEmpty else {
+                continue
+            }
+            for link in links where link.target === target && taken.contains(link.source.name) { link.wake() }
+        }
+    }
+
     private func pruneLoop() async {
         while !Task.isCancelled && !isStopping {
             try? await Task.sleep(for: .seconds(30))
@@ -187,7 +220,7 @@ public final class SyncEngine: Sendable {
             var positions: [String: String] = [:]
             var complete = true
             for link in links where link.source === source {
-                guard let cursor = await link.storedCursor else {
+                guard let cursor = await link.pruningPosition() else {
                     complete = false
                     break
                 }

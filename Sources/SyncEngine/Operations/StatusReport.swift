@@ -11,12 +11,17 @@ public struct StatusReport: Sendable, Equatable {
         /// Rows of this site set aside at `peer` because an application there holds them locked
         /// (they follow once the lock is released); nil when it cannot be measured.
         public let waitingOnLock: Int?
+        /// The daemon (`host:pid`) applying this site's changes at `peer` now; nil when none is.
+        public let daemon: String?
 
-        public init(peer: String, undelivered: Int?, oldestAgeSeconds: Double?, waitingOnLock: Int? = nil) {
+        public init(
+            peer: String, undelivered: Int?, oldestAgeSeconds: Double?, waitingOnLock: Int? = nil, daemon: String? = nil
+        ) {
             self.peer = peer
             self.undelivered = undelivered
             self.oldestAgeSeconds = oldestAgeSeconds
             self.waitingOnLock = waitingOnLock
+            self.daemon = daemon
         }
     }
 
@@ -54,7 +59,8 @@ public struct StatusReport: Sendable, Equatable {
                 let count = peer.undelivered.map(String.init) ?? "unknown"
                 let age = peer.oldestAgeSeconds.map { String(format: ", oldest %.1fs", $0) } ?? ""
                 let waiting = peer.waitingOnLock.flatMap { $0 > 0 ? ", \($0) waiting on a lock there" : nil } ?? ""
-                lines.append("  to \(peer.peer): \(count) undelivered\(age)\(waiting)")
+                let daemon = peer.daemon.map { ", applied by \($0)" } ?? ""
+                lines.append("  to \(peer.peer): \(count) undelivered\(age)\(waiting)\(daemon)")
             }
             for drift in site.tableDrift { lines.append("  table \(drift)") }
         }
@@ -69,6 +75,7 @@ public struct StatusReport: Sendable, Equatable {
                     ("undelivered", peer.undelivered.map(String.init) ?? "null"),
                     ("oldest_undelivered_age_seconds", peer.oldestAgeSeconds.map { String(format: "%.3f", $0) } ?? "null"),
                     ("waiting_on_lock", peer.waitingOnLock.map(String.init) ?? "null"),
+                    ("daemon", JSONText.value(peer.daemon)),
                 ])
             }.joined(separator: ",") + "]"
             return JSONText.object([
@@ -105,6 +112,8 @@ public struct StatusCollector: Sendable {
         /// Rows waiting on a lock here, by source site.
         var lockWaits: [String: Int]?
         var cursors: [String: LinkCursor] = [:]
+        /// The daemon applying each source's changes here (holding its link lock), by source.
+        var linkDaemons: [String: String] = [:]
         var tableDrift: [String] = []
     }
 
@@ -160,6 +169,20 @@ public struct StatusCollector: Sendable {
                 }
                 facts.lockWaits = waits
             }
+            if identity.version >= 10 {
+                let sources = Dictionary(
+                    configuration.sites.map { (AdvisoryKey.link(source: $0.name), $0.name) }, uniquingKeysWith: { a, _ in a })
+                for row in try connection.query(
+                    """
+                    SELECT l.objid::bigint, d.daemon FROM pg_locks l JOIN omnisync.daemon_sessions d ON d.backend_pid = l.pid
+                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = $1::bigint
+                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """, [String(AdvisoryKey.linkClass)], label: "read link daemons"
+                ).rows {
+                    guard let key = row[0].flatMap({ Int32($0) }), let source = sources[key], let daemon = row[1] else { continue }
+                    facts.linkDaemons[source] = daemon
+                }
+            }
             return facts
         }
         // The backlog of S toward T is measured at S against the cursor stored at T.
@@ -180,12 +203,20 @@ public struct StatusCollector: Sendable {
             if case .success(let value) = result, let waits = value.lockWaits { waitsAtTarget[site.name] = waits }
         }
         let knownWaits = waitsAtTarget
+        var daemonsAtTarget: [String: [String: String]] = [:]
+        for (site, result) in facts {
+            if case .success(let value) = result { daemonsAtTarget[site.name] = value.linkDaemons }
+        }
+        let knownDaemons = daemonsAtTarget
         let peersBySite = await queries.each(label: "backlog", only: SiteQueries.answered(facts)) {
             site, connection -> [StatusReport.Peer] in
             var peers: [StatusReport.Peer] = []
             for other in configuration.sites where other.name != site.name {
                 guard let atTarget = knownCursors[other.name], let cursor = atTarget[site.name] else {
-                    peers.append(StatusReport.Peer(peer: other.name, undelivered: nil, oldestAgeSeconds: nil))
+                    peers.append(
+                        StatusReport.Peer(
+                            peer: other.name, undelivered: nil, oldestAgeSeconds: nil,
+                            daemon: knownDaemons[other.name]?[site.name]))
                     continue
                 }
                 let backlog = try Backlog.measure(connection, cursor: cursor)
@@ -193,7 +224,7 @@ public struct StatusCollector: Sendable {
                 peers.append(
                     StatusReport.Peer(
                         peer: other.name, undelivered: backlog.undelivered, oldestAgeSeconds: backlog.oldestAgeSeconds,
-                        waitingOnLock: waiting))
+                        waitingOnLock: waiting, daemon: knownDaemons[other.name]?[site.name]))
             }
             return peers
         }

@@ -143,8 +143,8 @@ public struct Verifier: Sendable {
                         || content.declaredStates[id]?.contains(key) == true
                 }
                 let values = among.map { ($0.0, $0.1.declaredRows[id]?[key]) }
-                guard let first = values.first?.1 else { continue }
-                guard values.contains(where: { $0.1 != first }) else { continue }
+                // The first site may lack the row (nil): that is a difference too.
+                guard let first = values.first, values.contains(where: { $0.1 != first.1 }) else { continue }
                 let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
                 lines.append("table=\(tables.name(ofTable: id) ?? table.name.description) key=\(table.keyJSON(key)) \(rendered)")
             }

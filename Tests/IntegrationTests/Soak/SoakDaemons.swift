@@ -78,6 +78,10 @@ final class SoakDaemons: Sendable {
     var notableLines: [String] { state.withLock { $0.notable } }
 
     private func keep(_ daemon: Subprocess, as role: String) {
+        // OMNISYNC_SOAK_DAEMON_LOGS=DIR keeps each daemon's whole log there, for a replay.
+        if let directory = ProcessInfo.processInfo.environment["OMNISYNC_SOAK_DAEMON_LOGS"], !directory.isEmpty {
+            try? daemon.stderr.write(toFile: "\(directory)/daemon-\(daemon.pid)-\(role.prefix { $0 != " " }).log", atomically: true, encoding: .utf8)
+        }
         let lines = daemon.stderr.split(separator: "\n").filter {
             $0.contains("level=warning") || $0.contains("level=error")
         }

@@ -18,8 +18,8 @@ struct SoakSettings: Sendable, CustomStringConvertible {
     /// How long one phase's writers take to issue their operations, faults aside.
     var phaseSeconds = 1.6
     /// Which runs route `pos.shelf` by location with a hub (`OMNISYNC_SOAK_ROUTED`: `1` every run,
-    /// `0` none, the default; `alternate` is every other run, the odd ones).
-    var routedRuns = RoutedRuns.none
+    /// `0` none; by default every other run, the odd ones).
+    var routedRuns = RoutedRuns.alternate
 
     enum RoutedRuns: String, Sendable {
         case none = "0", every = "1", alternate
