@@ -40,9 +40,10 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// What this version delivers: routes `all`, `location COLUMN` and `follow NAMESPACE COLUMN` (by a
-    /// key column) on the tables whose capture is generated; `with` routes, routes of v1's five retail
-    /// tables and checks added to the retail tables are parsed and checked but not delivered yet,
-    /// so every command but `omnisync check` refuses them, rather than run as if the key were not there.
+    /// key column) on the tables whose capture is generated, and `location COLUMN` on `retail.stock`;
+    /// `with` routes, other routes of v1's five retail tables and checks added to the retail tables
+    /// are parsed and checked but not delivered yet, so every command but `omnisync check` refuses
+    /// them, rather than run as if the key were not there.
     public func requireOnlyBuiltInReplication() throws(ConfigurationError) {
         for declaration in tables {
             switch declaration {
@@ -59,10 +60,11 @@ public struct Configuration: Sendable, Equatable {
                 let route = override.route ?? .all
                 guard route != .all else { continue }
                 guard let builtIn = BuiltInTables.generatedCapture.first(where: { $0.name == override.name }) else {
+                    if override.name == BuiltInTables.stock.name, case .location = route { continue }
                     throw ConfigurationError(
                         file: path, line: override.line, key: "route",
-                        message: "[table \(override.name)]: v1's retail tables are routed 'all' by this version; remove the"
-                            + " key or set it to all")
+                        message: "[table \(override.name)]: this version routes retail.stock by 'location COLUMN' and v1's"
+                            + " other retail tables 'all'; remove the key or set it to all")
                 }
                 if let problem = Self.unsupported(route, table: override.name, key: builtIn.key?.map(\.name), rows: builtIn.rows) {
                     throw ConfigurationError(file: path, line: override.line, key: "route", message: problem)

@@ -58,6 +58,7 @@ final class ConfigurationTableTests: XCTestCase {
         XCTAssertNil(try refusal("[table pos.inventory]\nroute = location store\n"), "the key comes from the primary key")
         XCTAssertNil(try refusal("[table retail.customers]\nroute = location customer_id\n"), "a generated retail table")
         XCTAssertNil(try refusal("[table retail.stock]\nroute = all\n"), "route = all is what the retail tables do already")
+        XCTAssertNil(try refusal("[table retail.stock]\nroute = location location\n"), "each store's own stock")
         XCTAssertNil(try refusal("[table pos.sales]\nrows = insert_only\nkey = id, store\nroute = location store\n"))
         XCTAssertNil(try refusal("[table pos.carts]\nkey = cart_id\nroute = follow cart cart_id\n"))
         XCTAssertNil(try refusal("[table retail.loyalty]\nroute = follow customer customer_id\n"))
@@ -65,7 +66,8 @@ final class ConfigurationTableTests: XCTestCase {
         let cases: [(String, String, String)] = [
             ("[table pos.lines]\nkey = order_id, line\nroute = with pos.carts (order_id)\n[table pos.carts]\nkey = order_id\n",
              "route", "is not supported by this version yet"),
-            ("[table retail.stock]\nroute = location location\n", "route", "v1's retail tables are routed 'all'"),
+            ("[table retail.stock]\nroute = follow customer location\n", "route", "routes retail.stock by 'location COLUMN'"),
+            ("[table retail.orders]\nroute = location order_id\n", "route", "v1's other retail tables 'all'"),
             ("[table pos.sales]\nrows = insert_only\nkey = id\nroute = location store\n", "route", "routed by a column of its key"),
             ("[table retail.stock]\ncheck.low_stock = on_hand >= 5\n", "check.low_stock", "checks of the retail tables"),
         ]

@@ -396,7 +396,10 @@ actor Link {
         var singles: [(tableID: Int, key: RowKey, batch: ChangeBatch)] = []
         for table in batch.states.keys.sorted() {
             for (key, state) in (batch.states[table] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                singles.append((table.rawValue, key, ChangeBatch(states: [table: [key: state]])))
+                var single = ChangeBatch(states: [table: [key: state]])
+                if batch.heldOnlyRows[table]?.contains(key) == true { single.heldOnlyRows[table] = [key] }
+                if batch.returnIfAheadRows[table]?.contains(key) == true { single.returnIfAheadRows[table] = [key] }
+                singles.append((table.rawValue, key, single))
             }
         }
         for id in batch.declared.keys.sorted() {
@@ -560,7 +563,7 @@ actor Link {
                 let from = after
                 let page = try await onSource { try ChangeFeed.readStatePage($0, table: table, after: from, limit: limit) }
                 if !page.states.isEmpty || !page.rejected.isEmpty {
-                    let batch = ChangeBatch(states: [table: page.states])
+                    let batch = share(of: ChangeBatch(states: [table: page.states]))
                     let unreadable = page.rejected.map { QuarantineEntry(tableID: table.rawValue, key: $0.0, reason: $0.1) }
                     let outcome = try await applyUncursored(batch, quarantine: unreadable)
                     report(outcome: outcome)

@@ -125,9 +125,12 @@ public struct Verifier: Sendable {
             var keys = Set<RowKey>()
             for (_, content) in sites { keys.formUnion(content.rows[table]?.keys ?? [:].keys) }
             for key in keys.sorted() {
-                let values = sites.map { ($0.0, $0.1.rows[table]?[key]) }
-                let first = values[0].1
-                guard values.contains(where: { $0.1 != first }) else { continue }
+                // retail.stock routed by location: among the sites routed the row and those holding it.
+                let among = sites.filter { name, content in
+                    routes.routesByPlace(name, table: table, key: key) || content.rows[table]?[key] != nil
+                }
+                let values = among.map { ($0.0, $0.1.rows[table]?[key]) }
+                guard let first = values.first, values.contains(where: { $0.1 != first.1 }) else { continue }
                 let rendered = values.map { "\($0.0)=\(render($0.1))" }.joined(separator: " ")
                 lines.append("table=\(table.name) key=\(key.json(for: table)) \(rendered)")
             }

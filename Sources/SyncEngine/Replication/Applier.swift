@@ -96,8 +96,9 @@ enum Applier {
                 let skipped: [RowKey]
                 if table.isCounter {
                     skipped = try applyCounters(
-                        transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
-                        conflicts: &conflicts, writes: &writes)
+                        transaction, layout: layout, states: states, waiting: waiting,
+                        heldOnly: batch.heldOnlyRows[table] ?? [], returnIfAhead: batch.returnIfAheadRows[table] ?? [],
+                        outcome: &outcome, conflicts: &conflicts, writes: &writes)
                 } else {
                     skipped = try applyRecords(
                         transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
@@ -168,13 +169,31 @@ enum Applier {
     // MARK: - Counters
 
     /// Applies counter states; returns the keys passed over because an application holds them locked.
+    ///
+    /// A routed table's share (`RouteShares`): keys in `heldOnly` are joined only where the target
+    /// already holds their state (it wrote the row) and passed over, as delivered, elsewhere; keys in
+    /// `returnIfAhead` whose join holds more than the source sent are recorded in the target's outbox
+    /// again, so that the link back to the source delivers the whole row.
     private static func applyCounters(
-        _ connection: some StatementRunner, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
+        _ connection: some StatementRunner, layout: TableLayout, states given: [RowKey: RowState], waiting: Set<RowKey>,
+        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [],
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape,
             let placeholders = layout.sql.insertPlaceholders
         else { return [] }
+        var states = given
+        let candidates = heldOnly.filter { states[$0] != nil }.sorted()
+        if !candidates.isEmpty {
+            let present = try connection.query(
+                layout.sql.presentStates, keyParameters(candidates, layout: layout), label: "find \(layout.table.name) states")
+            let held = Set(present.rows.map { layout.rowKey($0) })
+            for key in candidates where !held.contains(key) {
+                states[key] = nil
+                outcome.routedAway += 1
+            }
+        }
+        guard !states.isEmpty else { return [] }
         let keys = states.keys.sorted()
         let current = try lockAndRead(
             connection, layout: layout, keys: keys, waiting: waiting, insert: placeholders,
@@ -183,6 +202,7 @@ enum Applier {
         var stateWrites: [(RowKey, RowState)] = []
         var visibleWrites: [(RowKey, [Int64])] = []
         var deletes: [RowKey] = []
+        var returns: [RowKey] = []
         for row in current.rows {
             let key = layout.rowKey(row)
             guard case .counter(let incoming)? = states[key] else { continue }
@@ -203,6 +223,7 @@ enum Applier {
             }
             guard incoming.columnCount == columns, incoming.resetRule == existing.resetRule else { continue }
             let (merged, resetConflicts) = existing.merging(incoming)
+            if returnIfAhead.contains(key), merged != incoming { returns.append(key) }
             let stateChanged = merged != existing || !hasState
             if stateChanged { stateWrites.append((key, .counter(merged))) }
             let present = layout.table == .stock || merged.isPresent(resetColumn: 0)
@@ -234,6 +255,11 @@ enum Applier {
         if !deletes.isEmpty {
             writes.append(.init(
                 layout.sql.deleteVisible, keyParameters(deletes, layout: layout), label: "delete \(layout.table.name) rows"))
+        }
+        if !returns.isEmpty {
+            writes.append(.init(
+                layout.sql.recordAgain, keyParameters(returns, layout: layout), label: "record \(layout.table.name) rows again"))
+            outcome.returned += returns.count
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).union(deletes).count
         return current.skipped

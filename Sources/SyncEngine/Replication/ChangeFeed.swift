@@ -28,6 +28,9 @@ struct ChangeBatch: Sendable {
     /// Tables routed by a follow: a key held only that the target follows — as its
     /// `omnisync.follows` says within the apply's own transaction — is taken in all the same.
     var followed: [Int: FollowedRoute] = [:]
+    /// The same two marks for v1's tables (`heldOnly`, `returnIfAhead`): `retail.stock` routed by location.
+    var heldOnlyRows: [ReplicatedTable: Set<RowKey>] = [:]
+    var returnIfAheadRows: [ReplicatedTable: Set<RowKey>] = [:]
 
     var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
     var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }

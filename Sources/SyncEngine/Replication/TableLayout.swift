@@ -165,6 +165,21 @@ struct TableLayout: Sendable {
 
     // MARK: - Applying at the target
 
+    /// The keys among the given ones whose state the target holds (a routed row held only).
+    var presentStates: String {
+        "SELECT \(keySelect("s")) FROM \(keysUnnest) JOIN \(stateTable) AS s ON \(keyMatch("s"))"
+    }
+
+    /// Records the given rows in the target's outbox again (a row returned to a source that was
+    /// not routed it) and wakes the daemon, as the capture does.
+    var recordAgain: String {
+        let keys = (1...2).map { $0 <= keyCount ? "k.k\($0)" : "NULL" }.joined(separator: ", ")
+        return """
+            WITH recorded AS (INSERT INTO omnisync.outbox (table_id, k1, k2) SELECT \(table.rawValue), \(keys) \
+            FROM \(keysUnnest) RETURNING 1) SELECT pg_notify('omnisync', '') FROM (SELECT count(*) FROM recorded) AS n
+            """
+    }
+
     /// `sku::text, location::text` — an inserted row's key, as `RETURNING` gives it back.
     private var returnedKey: String { keyColumns.map { "\($0)::text" }.joined(separator: ", ") }
 
@@ -279,6 +294,8 @@ struct TableStatements: Sendable {
     let upsertStates: String
     let updateVisible: String
     let deleteVisible: String
+    let presentStates: String
+    let recordAgain: String
 
     init(_ layout: TableLayout) {
         selectStates = layout.selectStates
@@ -292,6 +309,8 @@ struct TableStatements: Sendable {
         upsertStates = layout.upsertStates
         updateVisible = layout.updateVisible
         deleteVisible = layout.deleteVisible
+        presentStates = layout.presentStates
+        recordAgain = layout.recordAgain
     }
 
     private static let stock = TableStatements(.stock)

@@ -73,6 +73,29 @@ struct RouteShares: Sendable {
         return Router.place(route: route, values: values)
     }
 
+    /// Where a row of one of v1's tables belongs, from its key (`retail.stock` by location).
+    func place(_ table: ReplicatedTable, key: RowKey) -> RowPlace {
+        guard let route = routes[table.rawValue] else { return .everywhere }
+        let parts = [key.k1] + (key.k2.map { [$0] } ?? [])
+        let values: [String?] = route.columns.map { column in
+            table.keyColumns.firstIndex(of: column.name).flatMap { $0 < parts.count ? parts[$0] : nil }
+        }
+        return Router.place(route: route, values: values)
+    }
+
+    /// Whether `site` is routed a row of one of v1's tables by its place alone.
+    func routesByPlace(_ site: String, table: ReplicatedTable, key: RowKey) -> Bool {
+        router.receives(site, RoutedRow(place: place(table, key: key)), follows: FollowIndex())
+    }
+
+    /// The sites that wrote a row of one of v1's tables: those in its clock.
+    static func writers(_ state: RowState) -> Set<String> {
+        switch state {
+        case .counter(let row): Set(row.clock.sites)
+        case .record: []
+        }
+    }
+
     /// Whether `site` is routed the row by its place alone (a hub, a site of its location, a site
     /// that follows its value in `follows`), leaving out what it wrote.
     func routesByPlace(
@@ -89,6 +112,25 @@ struct RouteShares: Sendable {
     ) -> ChangeBatch {
         guard !isEverywhere else { return batch }
         var share = batch
+        for (table, states) in batch.states where routes[table.rawValue] != nil {
+            var kept = states
+            var heldOnly = Set<RowKey>()
+            var returnIfAhead = Set<RowKey>()
+            for (key, state) in states {
+                let row = RoutedRow(place: place(table, key: key))
+                if !router.receives(target, row, follows: FollowIndex()) {
+                    guard Self.writers(state).contains(target) else {
+                        kept[key] = nil
+                        continue
+                    }
+                    heldOnly.insert(key)
+                }
+                if !router.receives(source, row, follows: FollowIndex()) { returnIfAhead.insert(key) }
+            }
+            share.states[table] = kept.isEmpty ? nil : kept
+            share.heldOnlyRows[table] = heldOnly.isEmpty ? nil : heldOnly
+            share.returnIfAheadRows[table] = returnIfAhead.isEmpty ? nil : returnIfAhead
+        }
         for (id, states) in batch.declared where routes[id] != nil {
             guard let table = tables.applier(id)?.table else { continue }
             var kept = states
