@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # omnisync in five minutes: three throwaway PostgreSQL clusters (the web shop and two stores),
-# the daemon syncing them, and a day in retail narrated with the tables shown at each step.
+# the daemon syncing them, and a day in retail narrated with the tables shown at each step. The
+# chain is routed: the web is the hub, each store holds its own stock only, and a customer's
+# profile and points reach a store when its till follows the customer.
 # Installs what is missing on a fresh Debian machine (as root), and cleans up on exit or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,12 +72,24 @@ poll_interval_ms = 1000
 
 [site web]
 conninfo = ${conn[web]/user=postgres/user=omnisync}
+hub = yes
 
 [site store-a]
 conninfo = ${conn[store-a]/user=postgres/user=omnisync}
 
 [site store-b]
 conninfo = ${conn[store-b]/user=postgres/user=omnisync}
+
+# Each store its own stock, the hub all of it.
+[table retail.stock]
+route = location location
+
+# A customer's profile and points where the customer is followed (and at the hub).
+[table retail.customers]
+route = follow customer customer_id
+
+[table retail.loyalty]
+route = follow customer customer_id
 
 # The point of sale's own table, merged column by column.
 [table pos.inventory]
@@ -125,10 +139,11 @@ step "Each store records its shelf stock of the blue T-shirt"
 at store-a "INSERT INTO retail.stock VALUES ('tshirt-blue-m', 'store-a', 10, 0)"
 at store-b "INSERT INTO retail.stock VALUES ('tshirt-blue-m', 'store-b', 5, 0)"
 converge
-show "stock everywhere:" "$stock"
+show "the web (the hub) holds all the stock, each store its own only:" "$stock"
 
 step "A customer buys one online (shipped from store-a) while store-a sells one at the till, at the same moment"
-at web "BEGIN; INSERT INTO retail.orders VALUES ('o-1001', 'cust-77', 'web', now());
+at web "BEGIN; INSERT INTO retail.customers (customer_id, name, email) VALUES ('cust-77', 'Ada Lovelace', 'ada@example.com');
+        INSERT INTO retail.orders VALUES ('o-1001', 'cust-77', 'web', now());
         INSERT INTO retail.order_lines VALUES ('o-1001', 1, 'tshirt-blue-m', 1);
         UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tshirt-blue-m' AND location = 'store-a'; COMMIT" &
 online=$!
@@ -136,14 +151,20 @@ at store-a "UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tshirt-bl
 till=$!
 wait "$online" "$till"
 converge
-show "stock: store-a went from 10 to 8 everywhere (no unit lost, none counted twice):" "$stock"
+show "stock: store-a went from 10 to 8 where it is held (no unit lost, none counted twice):" "$stock"
 show "the order is at every site:" "SELECT order_id, customer_id, channel FROM retail.orders"
+show "the customer only at the web:" "SELECT customer_id, name FROM retail.customers"
+
+step "The customer walks into store-b, which has never seen them: the till follows them"
+at store-b "SELECT omnisync.follow('customer', 'cust-77')"
+converge
+show "their profile is at store-b now (and at the web), not at store-a:" "SELECT customer_id, name FROM retail.customers"
 
 step "The customer returns the online purchase at store-b"
 at store-b "BEGIN; INSERT INTO retail.returns VALUES ('r-5001', 'o-1001', 1, 1, 'store-b', now());
             UPDATE retail.stock SET on_hand = on_hand + 1 WHERE sku = 'tshirt-blue-m' AND location = 'store-b'; COMMIT"
 converge
-show "store-b stock is back to 6:" "$stock"
+show "store-b stock is back to 6, at store-b and the web:" "$stock"
 show "and the web sees the return:" "SELECT order_id, line_no, 'bought=' || quantity, 'returned=' || returned FROM retail.order_line_returns"
 
 step "store-a goes offline (the daemon cannot reach it) and keeps selling"
@@ -153,13 +174,13 @@ for _ in 1 2 3; do
 done
 at web "UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'tshirt-blue-m' AND location = 'store-b'"
 sleep 2
-show "while offline, store-a has its own three sales, the others do not:" "$stock"
+show "while offline, store-a has its own three sales, the web does not:" "$stock"
 "$bin" status -c "$dir/omnisync.conf" 2>&1 | sed 's/^/   /' || true
 
 step "store-a comes back"
 psql "${conn[store-a]}" -qAtc "ALTER ROLE omnisync LOGIN" >/dev/null
 converge
-show "every site converges: store-a 5, store-b 5:" "$stock"
+show "every site converges: store-a 5, store-b 5, each where it is held:" "$stock"
 grep -E 'site unreachable|site reachable again' "$dir/daemon.log" | sed 's/^/   /' || true
 
 step "Two stores accept a return of the same single item at the same moment"
@@ -173,7 +194,7 @@ show "nothing is lost: three returns of one item bought:" "SELECT order_id, line
 say "omnisync conflicts:"
 "$bin" conflicts -c "$dir/omnisync.conf" | sed 's/^/     /'
 
-step "The customer earns loyalty points online and redeems some at a till, at the same moment"
+step "The customer earns loyalty points online and redeems some at store-b's till, at the same moment"
 at web "INSERT INTO retail.loyalty VALUES ('cust-77', 100)"
 converge
 at web "UPDATE retail.loyalty SET points = points + 25 WHERE customer_id = 'cust-77'" &
@@ -182,16 +203,17 @@ at store-b "UPDATE retail.loyalty SET points = points - 40 WHERE customer_id = '
 redeemed=$!
 wait "$earned" "$redeemed"
 converge
-show "points: 100 + 25 - 40 = 85 everywhere:" "SELECT customer_id, 'points=' || points FROM retail.loyalty"
+show "points: 100 + 25 - 40 = 85 at the web and at store-b, which follows the customer:" \
+  "SELECT customer_id, 'points=' || points FROM retail.loyalty"
 
 step "Both channels redeem more points than the customer has, at the same moment"
 at web "UPDATE retail.loyalty SET points = points - 60 WHERE customer_id = 'cust-77'" &
 earned=$!
-at store-a "UPDATE retail.loyalty SET points = points - 50 WHERE customer_id = 'cust-77'" &
+at store-b "UPDATE retail.loyalty SET points = points - 50 WHERE customer_id = 'cust-77'" &
 redeemed=$!
 wait "$earned" "$redeemed"
 converge
-show "85 - 60 - 50: both redemptions count, everywhere, and an over_redeem conflict for a person:" \
+show "85 - 60 - 50: both redemptions count, wherever the points are, and an over_redeem conflict for a person:" \
   "SELECT customer_id, 'points=' || points FROM retail.loyalty"
 "$bin" conflicts -c "$dir/omnisync.conf" | grep over_redeem | sed 's/^/     /'
 
@@ -222,7 +244,17 @@ at web "UPDATE pos.inventory SET price = 19.50 WHERE item_id = 'coffee-kg'"
 converge
 show "12.500 - 1.250 - 0.755 = 10.495 kg, to the gram, the new price everywhere, till notes stay local:" "$inventory"
 
-step "omnisync verify: every site holds the same state"
+step "The customer leaves: store-b's till unfollows them"
+at store-b "SELECT omnisync.unfollow('customer', 'cust-77')"
+for _ in $(seq 1 100); do  # the daemon takes the rows away, then forgets the unfollow
+  [ "$(psql "${conn[store-b]}" -qAtc "SELECT count(*) FROM omnisync.follows")" = 0 ] && break
+  sleep 0.1
+done
+converge
+show "the profile is gone from store-b; the points it wrote stay there, in sync:" \
+  "SELECT 'customers=' || (SELECT count(*) FROM retail.customers), 'loyalty=' || coalesce((SELECT string_agg(customer_id || ':' || points, ',') FROM retail.loyalty), '-')"
+
+step "omnisync verify: every site holds the same state, each row where it is routed"
 "$bin" verify -c "$dir/omnisync.conf" | sed 's/^/   /'
 
 step "Stopping the daemon (SIGTERM finishes the batch under way and exits 0)"
