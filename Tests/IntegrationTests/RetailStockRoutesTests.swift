@@ -60,6 +60,35 @@ final class RetailStockRoutesTests: XCTestCase {
         XCTAssertEqual(verified.status, 0, verified.stdout + verified.stderr)
     }
 
+    /// A store added to the configuration (SIGHUP) receives exactly the rows routed to it,
+    /// including those written before it joined.
+    func testAStoreThatJoinsReceivesExactlyItsOwnStockWrittenBefore() async throws {
+        let table = "\n[table retail.stock]\nroute = location location\n"
+        let twoSites = SyncFixture.configText(
+            sites: ["web", "store-a"], conninfos: [fixture.conninfo("web"), fixture.conninfo("store-a")], pollIntervalMs: 300,
+            siteKeys: ["web": "hub = yes"]) + table
+        let path = try fixture.writeFile("joining.conf", twoSites)
+        let daemon = try fixture.startDaemon(configPath: path)
+        defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
+        try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('w1', 'store-b', 7, 0)")
+        try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('w2', 'store-a', 4, 0)")
+        try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ('a1', 'store-a', 2, 0)")
+        try await eventually("store-a's own stock there") { try await stock("store-a") == ["a1@store-a=2", "w2@store-a=4"] }
+
+        _ = try fixture.writeFile("joining.conf", try String(contentsOfFile: fixture.configPath, encoding: .utf8))
+        daemon.signal(SIGHUP)
+        try await eventually("store-b holds its own stock, written before it joined") {
+            try await stock("store-b") == ["w1@store-b=7"]
+        }
+        try await fixture.sql("store-b", "UPDATE retail.stock SET on_hand = on_hand - 1 WHERE sku = 'w1'")
+        try await eventually("store-b's sale at the hub") { try await fixture.onHand("web", sku: "w1", location: "store-b") == 6 }
+        await fixture.waitForConvergence(timeout: 10)
+        let storeA = try await stock("store-a")
+        XCTAssertEqual(storeA, ["a1@store-a=2", "w2@store-a=4"], "store-a still holds its own only")
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(try daemon.wait(timeout: 20), .exited(0), daemon.stderr.suffix(2000).description)
+    }
+
     func testVerifyReportsAStoreMissingItsOwnStock() async throws {
         try await fixture.sql("web", "INSERT INTO retail.stock VALUES ('D', 'store-a', 3, 0)")
         await fixture.syncOnce()
