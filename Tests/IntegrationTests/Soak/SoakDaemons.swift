@@ -3,12 +3,12 @@ import Synchronization
 import TestSupport
 
 /// The `omnisync run` subprocesses of one soak run: the primary (killed with -9 and restarted)
-/// and, at times, a second one over the same sites. Keeps the warning and error lines of every
-/// daemon that ends, for the failure report.
+/// and, at times, a second and a third over the same sites, sharing the links with it. Keeps the
+/// warning and error lines of every daemon that ends, for the failure report.
 final class SoakDaemons: Sendable {
     private struct State {
         var primary: Subprocess?
-        var second: Subprocess?
+        var others: [Subprocess] = []
         var notable: [String] = []
     }
 
@@ -33,22 +33,30 @@ final class SoakDaemons: Sendable {
         state.withLock { $0.primary = nil }
     }
 
-    func startSecond() throws {
-        let daemon = try fixture.startDaemon()
-        state.withLock { $0.second = daemon }
+    /// Starts `count` more daemons beside the primary (a second, and a third).
+    func startOthers(_ count: Int) throws {
+        for _ in 0..<count {
+            let daemon = try fixture.startDaemon()
+            state.withLock { $0.others.append(daemon) }
+        }
     }
 
-    /// Ends the second daemon with SIGTERM (which must exit 0) or SIGKILL.
-    func stopSecond(kill: Bool) throws -> String? {
-        guard let daemon = state.withLock({ $0.second }) else { return nil }
-        state.withLock { $0.second = nil }
-        daemon.signal(kill ? SIGKILL : SIGTERM)
-        let termination = try daemon.wait(timeout: 30)
-        keep(daemon, as: "second")
-        if !kill, termination != .exited(0) {
-            return "second daemon ended with \(termination) after SIGTERM:\n" + daemon.stderr.suffix(2000)
+    /// Ends the other daemons with SIGTERM (which must exit 0) or SIGKILL.
+    func stopOthers(kill: Bool) throws -> String? {
+        let others = state.withLock { state -> [Subprocess] in
+            defer { state.others = [] }
+            return state.others
         }
-        return nil
+        var problem: String?
+        for daemon in others {
+            daemon.signal(kill ? SIGKILL : SIGTERM)
+            let termination = try daemon.wait(timeout: 30)
+            keep(daemon, as: "other")
+            if !kill, termination != .exited(0) {
+                problem = (problem ?? "") + "another daemon ended with \(termination) after SIGTERM:\n" + daemon.stderr.suffix(2000)
+            }
+        }
+        return problem
     }
 
     /// A primary that is gone although nobody killed it (nil when it is running or was never started).
@@ -61,7 +69,7 @@ final class SoakDaemons: Sendable {
 
     /// Stops every daemon with SIGTERM; returns a problem if one did not exit 0.
     func stopAll() throws -> String? {
-        var problem = try stopSecond(kill: false)
+        var problem = try stopOthers(kill: false)
         if let daemon = state.withLock({ $0.primary }) {
             state.withLock { $0.primary = nil }
             daemon.signal(SIGTERM)

@@ -8,7 +8,8 @@ enum SoakFault: String, CaseIterable, Sendable {
     case terminateConnections = "terminate backends"
     /// A site's server stopped for a while (a store offline); its applications pause meanwhile.
     case siteOffline = "site offline"
-    /// A second daemon over the same sites, started and then stopped (SIGTERM or kill -9).
+    /// A second daemon (or a second and a third) over the same sites, sharing the links with the
+    /// primary, started and then stopped (SIGTERM or kill -9).
     case secondDaemon = "second daemon"
     /// An application transaction held open while everything else goes on.
     case heldTransaction = "held transaction"

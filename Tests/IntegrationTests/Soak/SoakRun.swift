@@ -229,10 +229,14 @@ final class SoakRun: Sendable {
                     case .siteOffline:
                         background.addTask { await self.takeOffline(site: site, for: pause) }
                     case .secondDaemon:
-                        oracle.note(site: "fault", "second daemon for \(String(format: "%.1f", pause))s, then \(kill ? "kill -9" : "SIGTERM")")
-                        try await blocking { [daemons] in try daemons.startSecond() }
+                        // A second daemon, or a second and a third: they share the links with the primary.
+                        let count = Int.random(in: 1...2, using: &rng)
+                        oracle.note(
+                            site: "fault",
+                            "\(count == 1 ? "second daemon" : "second and third daemons") for \(String(format: "%.1f", pause))s, then \(kill ? "kill -9" : "SIGTERM")")
+                        try await blocking { [daemons] in try daemons.startOthers(count) }
                         try await Task.sleep(for: .seconds(pause))
-                        if let problem = try await blocking({ [daemons] in try daemons.stopSecond(kill: kill) }) { fail(problem) }
+                        if let problem = try await blocking({ [daemons] in try daemons.stopOthers(kill: kill) }) { fail(problem) }
                     case .heldTransaction:
                         let operation = oracle.planHeld(site: site, rng: &rng)
                         background.addTask { await self.hold(operation, at: site) }
