@@ -5,9 +5,9 @@ import XCTest
 @testable import SyncEngine
 
 /// Each target's share of a source's page (CONTRACT §8): rows routed to the target go as they
-/// are; rows routed away are left out, unless the target wrote them or (a follow route) follows
-/// their value, and then go *held only* (applied only where the target already holds them); rows
-/// whose source is not routed them are marked to come back to it when the target holds more.
+/// are; rows routed away go *held only* (applied only where the target already holds them, as a
+/// site that wrote them does); rows whose source is not routed them are marked to come back to it
+/// when the target holds more.
 final class RouteSharesTests: XCTestCase {
     private let configuration = """
         [site web]
@@ -47,33 +47,23 @@ final class RouteSharesTests: XCTestCase {
         return (routes, tables, Int(stock.id.rawValue), Int(prices.id.rawValue))
     }
 
-    /// A state written at `writers` (the row's own fields: format, then its sites).
-    private func state(_ writers: [String] = []) -> [StateField] { [.integer(1), .texts(writers)] }
+    private let state = [StateField.integer(1)]
 
-    private var state: [StateField] { state() }
-
-    /// Every row written at `writers`, and store-b's stock also at store-a when `storeAWroteStoreB`.
-    private func page(stock: Int, prices: Int, writers: [String] = ["web"], storeAWroteStoreB: Bool = false) -> ChangeBatch {
+    private func page(stock: Int, prices: Int) -> ChangeBatch {
         let keys = [["A", "store-a"], ["A", "store-a-back"], ["A", "store-b"], ["A", "web"], ["A", "nowhere"]]
-        var states = Dictionary(uniqueKeysWithValues: keys.map { ($0, state(writers)) })
-        if storeAWroteStoreB { states[["A", "store-b"]] = state(writers + ["store-a"]) }
-        return ChangeBatch(declared: [stock: states, prices: [["A"]: state(writers)]])
+        return ChangeBatch(declared: [
+            stock: Dictionary(uniqueKeysWithValues: keys.map { ($0, state) }), prices: [["A"]: state],
+        ])
     }
 
-    func testARowRoutedAwayFromTheTargetIsLeftOutUnlessTheTargetWroteIt() throws {
+    func testARowRoutedAwayFromTheTargetGoesHeldOnly() throws {
         let (routes, tables, stock, prices) = try setting()
         XCTAssertFalse(routes.isEverywhere)
-        let share = routes.share(
-            of: page(stock: stock, prices: prices, storeAWroteStoreB: true), from: "web", to: "store-a", tables: tables)
-        XCTAssertEqual(Set(share.declared[stock]?.keys ?? [:].keys), [["A", "store-a"], ["A", "store-a-back"], ["A", "store-b"]],
-                       "rows of other locations cost store-a nothing, except the one it wrote")
-        XCTAssertEqual(share.heldOnly[stock], [["A", "store-b"]], "what store-a wrote goes where it holds it")
-        XCTAssertEqual(share.declared[prices]?.count, 1, "a table routed all goes everywhere")
-        XCTAssertNil(share.heldOnly[prices])
+        let share = routes.share(of: page(stock: stock, prices: prices), from: "web", to: "store-a", tables: tables)
+        XCTAssertEqual(share.declared[stock]?.count, 5, "every row travels; the target decides on those it may hold")
+        XCTAssertEqual(share.heldOnly[stock], [["A", "store-b"], ["A", "web"], ["A", "nowhere"]])
+        XCTAssertNil(share.heldOnly[prices], "a table routed all goes everywhere")
         XCTAssertNil(share.returnIfAhead[stock], "the hub is routed every row")
-        let nothing = routes.share(
-            of: ChangeBatch(declared: [stock: [["A", "store-b"]: state(["web"])]]), from: "web", to: "store-a", tables: tables)
-        XCTAssertTrue(nothing.isEmpty, "a page routed wholly away is an empty share")
     }
 
     func testAHubIsRoutedEveryRow() throws {
@@ -86,11 +76,9 @@ final class RouteSharesTests: XCTestCase {
 
     func testBetweenTwoStores() throws {
         let (routes, tables, stock, prices) = try setting()
-        let share = routes.share(
-            of: page(stock: stock, prices: prices, writers: ["store-b"]), from: "store-b", to: "store-a", tables: tables)
-        XCTAssertEqual(Set(share.declared[stock]?.keys ?? [:].keys), [["A", "store-a"], ["A", "store-a-back"]])
-        XCTAssertNil(share.heldOnly[stock])
-        XCTAssertEqual(share.returnIfAhead[stock], [["A", "store-a"], ["A", "store-a-back"]])
+        let share = routes.share(of: page(stock: stock, prices: prices), from: "store-b", to: "store-a", tables: tables)
+        XCTAssertEqual(share.heldOnly[stock], [["A", "store-b"], ["A", "web"], ["A", "nowhere"]])
+        XCTAssertEqual(share.returnIfAhead[stock], [["A", "store-a"], ["A", "store-a-back"], ["A", "web"], ["A", "nowhere"]])
     }
 
     func testVerifyAndLinksAskTheSamePlace() throws {
@@ -120,12 +108,9 @@ final class RouteSharesTests: XCTestCase {
         var follows = FollowIndex()
         follows.follow(site: "store-b", namespace: "customer", value: "C-1")
         let batch = ChangeBatch(declared: [id: [["C-1"]: state, ["C-2"]: state]])
-        let toFollower = routes.share(of: batch, from: "web", to: "store-b", tables: tables, targetFollows: follows)
-        XCTAssertEqual(toFollower.declared[id].map { Set($0.keys) }, [["C-1"]], "C-2, which store-b does not follow, is left out")
-        XCTAssertEqual(toFollower.heldOnly[id], [["C-1"]], "held only, unless store-b follows it where it applies")
+        let toFollower = routes.share(of: batch, from: "web", to: "store-b", tables: tables)
+        XCTAssertEqual(toFollower.heldOnly[id], [["C-1"], ["C-2"]], "held only, unless store-b follows them where it applies")
         XCTAssertEqual(toFollower.followed[id], FollowedRoute(namespace: "customer", keyColumn: 0))
-        let unknown = routes.share(of: batch, from: "web", to: "store-b", tables: tables)
-        XCTAssertNil(unknown.declared[id], "follows not read yet: the first copy of a follow brings its rows")
         let toHub = routes.share(of: batch, from: "store-b", to: "web", tables: tables)
         XCTAssertNil(toHub.heldOnly[id])
         XCTAssertNil(toHub.followed[id], "the hub takes every row in")

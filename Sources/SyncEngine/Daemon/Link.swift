@@ -29,14 +29,6 @@ actor Link {
     private let claimKey: Int32
     /// How many times this daemon had taken the link when it last read the cursor.
     private var takenAt: Int?
-    /// When this link last stored its cursor at the target (nil: not since it read it).
-    private var lastCursorWrite: ContinuousClock.Instant?
-    /// Pages routed wholly away moved the cursor since it was last stored.
-    private var routedAwayUnstored = false
-    private var cursorWriteArmed = false
-    /// How long pages routed wholly away from the target may move the cursor in memory only:
-    /// pruning the source's outbox waits for the stored cursor, so it must not lag for long.
-    static let routedAwayCursorWrite = Duration.seconds(1)
 
     /// The cursor as stored at the target (nil: none yet); `current` may be ahead of it by
     /// windows that delivered nothing and were not worth a write.
@@ -97,8 +89,7 @@ actor Link {
     private func share(of batch: ChangeBatch) -> ChangeBatch {
         guard !routes.isEverywhere else { return batch }
         return routes.share(
-            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index,
-            targetFollows: target.follows.current.index)
+            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index)
     }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).
@@ -117,7 +108,6 @@ actor Link {
             busy = false
             progress.finished(caughtUp: round.caughtUp)
             armLockRetry()
-            armCursorWrite()
         }
         do throws(SideFailure) {
             if try await holdsLink() {
@@ -172,8 +162,6 @@ actor Link {
             }
             current = persisted
             loaded = true
-            // As good as just stored: pages routed away may move it in memory from here.
-            cursorStored()
         }
         if current == nil {
             guard try await bootstrap() == .kept else { return }
@@ -219,45 +207,6 @@ actor Link {
         loaded = false
         persisted = nil
         current = nil
-        lastCursorWrite = nil
-        routedAwayUnstored = false
-    }
-
-    /// Whether the cursor moved by pages routed away is to be stored now.
-    private var routedAwayWriteDue: Bool {
-        routedAwayUnstored && ContinuousClock.now - (lastCursorWrite ?? .now) >= Link.routedAwayCursorWrite
-    }
-
-    private func cursorStored() {
-        lastCursorWrite = .now
-        routedAwayUnstored = false
-    }
-
-    /// While the cursor moved by pages routed away is not stored, wakes the link when it is due
-    /// (the source may write nothing more for a while).
-    private func armCursorWrite() {
-        guard routedAwayUnstored, !cursorWriteArmed, !stopping() else { return }
-        cursorWriteArmed = true
-        let delay = max((lastCursorWrite ?? .now) + Link.routedAwayCursorWrite - .now, .milliseconds(10))
-        Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            await self?.cursorWriteDue()
-        }
-    }
-
-    /// Stores the cursor that pages routed away moved in memory only (the daemon stopping, or a
-    /// one-shot sync done), so that `verify` and `status` find nothing undelivered.
-    func storeCursorMovedInMemory() async {
-        guard routedAwayUnstored, isHeld, let next = current else { return }
-        let update = CursorUpdate(source: source.name, expected: persisted, next: next, delivered: 0)
-        guard case .applied? = try? await applyBatch(ChangeBatch(), cursor: update) else { return }
-        persisted = next
-        cursorStored()
-    }
-
-    private func cursorWriteDue() {
-        cursorWriteArmed = false
-        wake()
     }
 
     /// The cursor stored at the target, if known (pruning the source's outbox needs it).
@@ -288,11 +237,9 @@ actor Link {
             return page
         }
         if page.records.isEmpty {
-            // The window's last page was exactly full: store that it is complete, or the source's
-            // outbox could not be pruned below it until it writes again. Likewise, once due, for
-            // pages routed wholly away that moved the cursor in memory only.
-            let windowComplete = cursor.window != nil && persisted == cursor
-            if windowComplete || routedAwayWriteDue {
+            if cursor.window != nil, persisted == cursor {
+                // The window's last page was exactly full: store that it is complete, or
+                // the source's outbox could not be pruned below it until it writes again.
                 let stored = try await applyBatch(ChangeBatch(), cursor: CursorUpdate(
                     source: source.name, expected: persisted, next: page.next, delivered: 0))
                 if case .cursorMoved(let actual) = stored {
@@ -300,7 +247,6 @@ actor Link {
                     return .cursorMoved
                 }
                 persisted = page.next
-                cursorStored()
             }
             current = page.next
             return .delivered(changes: 0, caughtUp: true)
@@ -313,14 +259,6 @@ actor Link {
         let update = CursorUpdate(
             source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
         let batch = share(of: page.batch)
-        if batch.isEmpty, !routedAwayWriteDue {
-            // Nothing of the page is routed to the target: it costs the target nothing. The cursor
-            // moves here and is stored with the next batch, or after `routedAwayCursorWrite`.
-            current = page.next
-            routedAwayUnstored = true
-            progress.stepped()
-            return .kept
-        }
         let started = ContinuousClock.now
         let outcome: ApplyOutcome
         switch try await applyBatch(batch, cursor: update) {
@@ -331,7 +269,6 @@ actor Link {
         progress.stepped()
         persisted = page.next
         current = page.next
-        cursorStored()
         stats.recordBatch(
             source: source.name, target: target.name, changes: page.records.count, rowsWritten: outcome.rowsWritten,
             seconds: seconds)
@@ -604,7 +541,6 @@ actor Link {
         if case .cursorMoved(let actual) = stored { return adopt(movedCursor: actual) }
         persisted = first.next
         current = first.next
-        cursorStored()
         if let follows, follows.maxID > followsCopied { try await storeFollowsCopied(follows.maxID) }
         logger.info(
             "peer bootstrapped",

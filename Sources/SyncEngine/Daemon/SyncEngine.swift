@@ -87,7 +87,6 @@ public final class SyncEngine: Sendable {
             if changes == 0, results.allSatisfy({ $0.caughtUp && !$0.busy }) { break }
             if changes == 0 { try? await Task.sleep(for: .milliseconds(50)) }
         }
-        for link in links { await link.storeCursorMovedInMemory() }
         return total
     }
 
@@ -127,7 +126,6 @@ public final class SyncEngine: Sendable {
             for listener in listeners { listener.stop() }
             group.cancelAll()
         }
-        for link in links { await link.storeCursorMovedInMemory() }
         if configuration.daemon.metricsFile != nil { await writeMetrics() }
         for site in sites { await site.close() }
     }

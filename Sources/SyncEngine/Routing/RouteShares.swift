@@ -1,18 +1,14 @@
 import Catalog
-import MergeCore
 
 /// Each target's share of a page read from a source (CONTRACT §8), decided by the ``Router``:
 /// a source's page is read once, and every link keeps what its target is routed.
 ///
-/// A row routed away from the target costs the target nothing: it is left out of its share, and
-/// counts as delivered there, so the cursor moves and the outbox is pruned. Two kinds of such rows
-/// still travel, as *held only* (the target applies them where it already holds the row's state,
-/// and passes over them otherwise): rows the target wrote (a store selling another location's
-/// stock), which the row's state names among its `sites`, since a site where a row was written
-/// keeps receiving it; and rows of a follow route whose value the target follows as the daemon
-/// last read its follows, decided for good in the apply's transaction (below). A row left out
-/// while a follow was not yet read is brought by that follow's first copy, which reads the
-/// source's current states.
+/// A row routed away from the target is not dropped outright: the target may have written it
+/// (a store selling another location's stock), and a site where a row was written keeps
+/// receiving it. Whether it did, only the target knows — the source's state may not name the
+/// target yet, when the target's write has not reached it — so such a row travels as *held
+/// only*: the target applies it if it already holds the row's state, and passes over it
+/// otherwise, which counts as delivered, so the cursor moves and the outbox is pruned.
 ///
 /// One case needs more: a site that writes a row outside its routes for the first time has
 /// missed what others wrote before (it did not hold the row then). So a row arriving from a
@@ -44,14 +40,6 @@ struct RouteShares: Sendable {
 
     /// Every table goes everywhere: shares are the whole page.
     var isEverywhere: Bool { routes.isEmpty }
-
-    private static let sitesField = StateEncoding.rowFields.firstIndex { $0.name == "sites" } ?? 1
-
-    /// The sites that wrote a row, as its encoded state names them.
-    static func writers(_ fields: [StateField]) -> [String] {
-        guard sitesField < fields.count, case .texts(let sites?) = fields[sitesField] else { return [] }
-        return sites
-    }
 
     /// The tables routed by a follow of `namespace`, each with the index of its route column in
     /// its key (the rows a new follow of a value brings, or an unfollow takes away).
@@ -88,14 +76,6 @@ struct RouteShares: Sendable {
         router.receives(site, RoutedRow(place: place(table, key: key)), follows: FollowIndex())
     }
 
-    /// The sites that wrote a row of one of v1's tables: those in its clock.
-    static func writers(_ state: RowState) -> Set<String> {
-        switch state {
-        case .counter(let row): Set(row.clock.sites)
-        case .record: []
-        }
-    }
-
     /// Whether `site` is routed the row by its place alone (a hub, a site of its location, a site
     /// that follows its value in `follows`), leaving out what it wrote.
     func routesByPlace(
@@ -108,46 +88,30 @@ struct RouteShares: Sendable {
     /// source follows, as last read (a stale one returns a row needlessly, never misses one).
     func share(
         of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables,
-        sourceFollows: FollowIndex = FollowIndex(), targetFollows: FollowIndex = FollowIndex()
+        sourceFollows: FollowIndex = FollowIndex()
     ) -> ChangeBatch {
         guard !isEverywhere else { return batch }
         var share = batch
         for (table, states) in batch.states where routes[table.rawValue] != nil {
-            var kept = states
             var heldOnly = Set<RowKey>()
             var returnIfAhead = Set<RowKey>()
-            for (key, state) in states {
+            for key in states.keys {
                 let row = RoutedRow(place: place(table, key: key))
-                if !router.receives(target, row, follows: FollowIndex()) {
-                    guard Self.writers(state).contains(target) else {
-                        kept[key] = nil
-                        continue
-                    }
-                    heldOnly.insert(key)
-                }
+                if !router.receives(target, row, follows: FollowIndex()) { heldOnly.insert(key) }
                 if !router.receives(source, row, follows: FollowIndex()) { returnIfAhead.insert(key) }
             }
-            share.states[table] = kept.isEmpty ? nil : kept
             share.heldOnlyRows[table] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAheadRows[table] = returnIfAhead.isEmpty ? nil : returnIfAhead
         }
         for (id, states) in batch.declared where routes[id] != nil {
             guard let table = tables.applier(id)?.table else { continue }
-            var kept = states
             var heldOnly = Set<[String]>()
             var returnIfAhead = Set<[String]>()
-            for (key, fields) in states {
+            for key in states.keys {
                 let row = RoutedRow(place: place(tableID: id, key: key, table: table))
-                if !router.receives(target, row, follows: FollowIndex()) {
-                    guard Self.writers(fields).contains(target) || router.receives(target, row, follows: targetFollows) else {
-                        kept[key] = nil
-                        continue
-                    }
-                    heldOnly.insert(key)
-                }
+                if !router.receives(target, row, follows: FollowIndex()) { heldOnly.insert(key) }
                 if !router.receives(source, row, follows: sourceFollows) { returnIfAhead.insert(key) }
             }
-            share.declared[id] = kept.isEmpty ? nil : kept
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead
             if case .follow(let namespace, let column) = routes[id], !heldOnly.isEmpty,
