@@ -51,12 +51,17 @@ final class SharedWorkTests: XCTestCase {
             return owners.count == 12 && owners.values.allSatisfy { pid($0).map(pids.contains) ?? false }
         }
         // The first daemon up takes every link; the others get their shares within a few looks.
-        try await eventually("the links split between the daemons") {
+        try await eventually(timeout: 40, "the links split between the daemons") {
             owners = try linkDaemons()
             let holders = Set(owners.values.compactMap { pid($0) })
             return owners.count == 12 && holders.count >= 2 && holders.isSubset(of: pids) && owners.values.allSatisfy { $0 != nil }
         }
         let shares = Dictionary(grouping: owners.keys, by: { pid(owners[$0] ?? nil) ?? 0 })
+        if shares.count < 2 {
+            // What each daemon decided, to tell a slow split from one that never comes.
+            print("links by daemon: \(owners)")
+            for daemon in daemons { print("daemon \(daemon.pid):\n\(daemon.stderr.suffix(4000))") }
+        }
 
         // A burst of sales at every store and the web, during which the busiest daemon is killed.
         let sales = 400

@@ -136,6 +136,33 @@ final class LinkClaimsTests: XCTestCase {
 
 extension LinkClaimsTests {
     /// docs/operations.md tells DBAs these numbers: they are part of what the project promises.
+    /// A source's lock key is the same in every target; its links rank the daemons by a key of
+    /// their own, so that with four sites (three links per target, one key per source) three
+    /// daemons do not often leave all twelve to one of them.
+    func testASourcesLinksIntoSeveralTargetsSpreadOverTheDaemons() {
+        var random = SeededGenerator(seed: 9107)
+        let sites = ["web", "store-a", "store-b", "store-c"]
+        var allToOne = 0
+        for _ in 0..<300 {
+            let daemons = Set(randomKeys(3, using: &random))
+            var preferred: Set<Int32> = []
+            for target in sites {
+                for source in sites where source != target {
+                    let claim = LinkClaims.Claim(
+                        key: AdvisoryKey.link(source: source), rank: AdvisoryKey.rank(source: source, target: target),
+                        holder: .free)
+                    if let best = LinkClaims.preferred(key: claim.rank, daemons: daemons) { preferred.insert(best) }
+                }
+            }
+            if preferred.count == 1 { allToOne += 1 }
+        }
+        // By source alone, one daemon in 27 would get every link (about 11 of 300); by link, one in
+        // 177,000.
+        XCTAssertEqual(allToOne, 0, "seed \(random.seed)")
+        XCTAssertNotEqual(
+            AdvisoryKey.rank(source: "web", target: "store-a"), AdvisoryKey.rank(source: "web", target: "store-b"))
+    }
+
     func testTheAdvisoryLockClassesAreTheDocumentedOnes() {
         XCTAssertEqual(AdvisoryKey.daemonClass, 612_292_917)
         XCTAssertEqual(AdvisoryKey.linkClass, 1_685_827_561)

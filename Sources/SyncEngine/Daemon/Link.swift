@@ -12,8 +12,6 @@ actor Link {
         var batches = 0
         var caughtUp = false
         var busy = false
-        /// Another daemon holds the link (guarantee 8): this one did nothing.
-        var elsewhere = false
     }
 
     let source: SiteHandle
@@ -113,8 +111,8 @@ actor Link {
             if try await holdsLink() {
                 try await deliver(&round)
             } else {
+                // Another daemon holds the link (guarantee 8): nothing is pending here.
                 round.caughtUp = true
-                round.elsewhere = true
             }
             deliveryRecovered()
         } catch {

@@ -39,7 +39,9 @@ public final class SyncEngine: Sendable {
         var ownerships: [String: LinkOwnership] = [:]
         for target in handles {
             let sources = handles.filter { $0 !== target }.map {
-                LinkOwnership.Source(name: $0.name, key: AdvisoryKey.link(source: $0.name), health: $0.health)
+                LinkOwnership.Source(
+                    name: $0.name, key: AdvisoryKey.link(source: $0.name),
+                    rank: AdvisoryKey.rank(source: $0.name, target: target.name), health: $0.health)
             }
             ownerships[target.name] = LinkOwnership(
                 identity: identity, target: target.name, sources: sources, logger: logger)

@@ -49,6 +49,10 @@ public enum AdvisoryKey {
 
     public static func link(source: String) -> Int32 { hash("link from \(source)") }
 
+    /// What daemons rank each other by for one link (`LinkClaims`): unlike the lock key, it differs
+    /// from target to target, so that a source's links into several targets spread too.
+    public static func rank(source: String, target: String) -> Int32 { hash("link from \(source) to \(target)") }
+
     /// FNV-1a over the UTF-8 bytes, kept to 31 bits: positive as an `int` and as an `oid` alike.
     public static func hash(_ text: String) -> Int32 {
         var value: UInt32 = 2_166_136_261

@@ -4,8 +4,8 @@
 /// Every daemon ranks the daemons present at the target for each link by the same hash
 /// (rendezvous hashing), so they agree on the preferred one without talking: the links spread
 /// evenly, and when a daemon comes or goes only its share moves. The preferred daemon takes a free
-/// link at once; another takes it only once it has been free at two looks in a row (the preferred
-/// one did not come for it), so a dead daemon's links are taken over either way.
+/// link at once; another takes it only once it has been free for a whole look interval (the
+/// preferred one did not come for it), so a dead daemon's links are taken over either way.
 public enum LinkClaims {
     public enum Holder: Sendable, Equatable {
         case free
@@ -16,8 +16,10 @@ public enum LinkClaims {
     public struct Claim: Sendable, Equatable {
         /// The link's lock key (`AdvisoryKey.link(source:)`).
         public let key: Int32
+        /// What the daemons are ranked by for this link (`AdvisoryKey.rank(source:target:)`).
+        public let rank: Int32
         public let holder: Holder
-        /// Free at the previous look as well.
+        /// Free since a look interval ago at least.
         public var freeBefore = false
         /// Whether this daemon can reach the link's source (not known to be down).
         public var sourceReachable = true
@@ -25,8 +27,12 @@ public enum LinkClaims {
         /// daemon twice (that one may be unable to reach the source), which would ping-pong.
         public var handedTo: Int32?
 
-        public init(key: Int32, holder: Holder, freeBefore: Bool = false, sourceReachable: Bool = true, handedTo: Int32? = nil) {
+        public init(
+            key: Int32, rank: Int32? = nil, holder: Holder, freeBefore: Bool = false, sourceReachable: Bool = true,
+            handedTo: Int32? = nil
+        ) {
             self.key = key
+            self.rank = rank ?? key
             self.holder = holder
             self.freeBefore = freeBefore
             self.sourceReachable = sourceReachable
@@ -40,7 +46,7 @@ public enum LinkClaims {
         case release(Int32, to: Int32?)
     }
 
-    /// The daemon preferred for a link among those present (nil when none is).
+    /// The daemon preferred for a link, by its rank key, among those present (nil when none is).
     public static func preferred(key: Int32, daemons: Set<Int32>) -> Int32? {
         daemons.max { (score($0, key), $0) < (score($1, key), $1) }
     }
@@ -58,7 +64,7 @@ public enum LinkClaims {
         let present = daemons.union([me])
         var actions: [Action] = []
         for claim in claims {
-            let best = preferred(key: claim.key, daemons: present)
+            let best = preferred(key: claim.rank, daemons: present)
             switch claim.holder {
             case .me:
                 if !claim.sourceReachable, present.count > 1 {

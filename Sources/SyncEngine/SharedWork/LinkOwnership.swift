@@ -13,6 +13,7 @@ final class LinkOwnership: Sendable {
     struct Source: Sendable {
         let name: String
         let key: Int32
+        let rank: Int32
         let health: SiteHealth
     }
 
@@ -20,7 +21,8 @@ final class LinkOwnership: Sendable {
         /// The apply connection the facts below belong to (nil: not looked yet).
         var serial: UInt64?
         var held: Set<Int32> = []
-        var freeAtLastLook: Set<Int32> = []
+        /// Since when each link has been seen free by this daemon's looks.
+        var freeSince: [Int32: ContinuousClock.Instant] = [:]
         var handedTo: [Int32: Int32] = [:]
         /// Per link key, how many times this daemon took it: a link that finds the count moved
         /// reads its cursor again (another daemon applied in between).
@@ -101,7 +103,7 @@ final class LinkOwnership: Sendable {
             state.withLock { state in
                 state.serial = connection.serial
                 state.held = []
-                state.freeAtLastLook = []
+                state.freeSince = [:]
             }
         }
         let locks = try connection.query(Self.readLocks, [String(AdvisoryKey.daemonClass), String(AdvisoryKey.linkClass)],
@@ -118,13 +120,19 @@ final class LinkOwnership: Sendable {
         }
         let keys = Array(Set(sources.map(\.key))).sorted()
         let reachable = Dictionary(sources.map { ($0.key, $0.health.isReachable) }, uniquingKeysWith: { $0 || $1 })
-        let (claims, me) = state.withLock { state -> ([LinkClaims.Claim], Int32) in
-            let claims = keys.map { key in
-                LinkClaims.Claim(
-                    key: key, holder: holders[key] ?? .free, freeBefore: state.freeAtLastLook.contains(key),
+        let ranks = Dictionary(sources.map { ($0.key, $0.rank) }, uniquingKeysWith: { first, _ in first })
+        let me = identity.key
+        let now = ContinuousClock.now
+        let claims = state.withLock { state in
+            keys.map { key in
+                // Free for a whole look interval, not merely at two looks: a link's rounds look every
+                // `quickLook` while it is not held, and a link just let go to its preferred daemon must
+                // leave that daemon time to come for it, or the one that let it go takes it back for good.
+                let freeLong = state.freeSince[key].map { now - $0 >= Self.lookInterval - Self.quickLook } ?? false
+                return LinkClaims.Claim(
+                    key: key, rank: ranks[key], holder: holders[key] ?? .free, freeBefore: freeLong,
                     sourceReachable: reachable[key] ?? true, handedTo: state.handedTo[key])
             }
-            return (claims, identity.key)
         }
         let actions = LinkClaims.plan(me: me, daemons: daemons, claims: claims)
         let wanted = actions.compactMap { if case .take(let key) = $0 { key } else { nil } }
@@ -152,9 +160,10 @@ final class LinkOwnership: Sendable {
             for key in taken { state.takes[key, default: 0] += 1 }
             for (key, to) in letGo { if let to { state.handedTo[key] = to } }
             for key in keys where holders[key] == .other { state.handedTo[key] = nil }
-            state.freeAtLastLook = Set(keys.filter { (holders[$0] ?? .free) == .free && !taken.contains($0) })
+            let free = Set(keys.filter { (holders[$0] ?? .free) == .free && !taken.contains($0) })
+            state.freeSince = Dictionary(uniqueKeysWithValues: free.map { ($0, state.freeSince[$0] ?? now) })
             state.awaitingHandOver = keys.contains { key in
-                !held.contains(key) && LinkClaims.preferred(key: key, daemons: daemons) == me
+                !held.contains(key) && LinkClaims.preferred(key: ranks[key] ?? key, daemons: daemons) == me
                     && reachable[key] ?? true
             }
             state.lookedAt = .now
