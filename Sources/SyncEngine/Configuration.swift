@@ -40,7 +40,8 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// What this version delivers: routes `all`, `location COLUMN` and `follow NAMESPACE COLUMN` (by a
-    /// key column) on the tables whose capture is generated, and `location COLUMN` on `retail.stock`;
+    /// key column) on the tables whose capture is generated, `location COLUMN` on `retail.stock`, and
+    /// both on `retail.cart_items`;
     /// `with` routes, other routes of v1's five retail tables and checks added to the retail tables
     /// are parsed and checked but not delivered yet, so every command but `omnisync check` refuses
     /// them, rather than run as if the key were not there.
@@ -60,11 +61,20 @@ public struct Configuration: Sendable, Equatable {
                 let route = override.route ?? .all
                 guard route != .all else { continue }
                 guard let builtIn = BuiltInTables.generatedCapture.first(where: { $0.name == override.name }) else {
-                    if override.name == BuiltInTables.stock.name, case .location = route { continue }
+                    // v1's counter tables, by a key column (the catalog checked it is one). Stock is
+                    // never taken away from a store (the daemon's role may not delete it), so not by a follow.
+                    switch route {
+                    case .location where override.name == BuiltInTables.stock.name: continue
+                    case .location where override.name == BuiltInTables.cartItems.name,
+                        .follow where override.name == BuiltInTables.cartItems.name:
+                        continue
+                    default: break
+                    }
                     throw ConfigurationError(
                         file: path, line: override.line, key: "route",
-                        message: "[table \(override.name)]: this version routes retail.stock by 'location COLUMN' and v1's"
-                            + " other retail tables 'all'; remove the key or set it to all")
+                        message: "[table \(override.name)]: this version routes retail.stock by 'location COLUMN',"
+                            + " retail.cart_items by 'location COLUMN' or 'follow NAMESPACE COLUMN', and v1's other"
+                            + " retail tables 'all'; remove the key or set it to all")
                 }
                 if let problem = Self.unsupported(route, table: override.name, key: builtIn.key?.map(\.name), rows: builtIn.rows) {
                     throw ConfigurationError(file: path, line: override.line, key: "route", message: problem)

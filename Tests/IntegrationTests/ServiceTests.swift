@@ -514,6 +514,7 @@ final class ServiceTests: XCTestCase {
         // through the outbox; a store that unfollows a customer loses the customer's row.
         let routing = "\n[table retail.loyalty]\nroute = location customer_id\n"
             + "[table retail.customers]\nroute = follow customer customer_id\n"
+            + "[table retail.cart_items]\nroute = follow cart cart_id\n"
         let ownerPath = try fixture.writeFile(
             "owner.conf", SyncFixture.configText(sites: fixture.siteNames, conninfos: fixture.conninfos, siteKeys: ["web": "hub = yes"]) + routing)
         let migrated = try omnisync(["migrate", "-c", ownerPath])
@@ -550,6 +551,16 @@ final class ServiceTests: XCTestCase {
         }
         let kept = try await fixture.value("web", "SELECT name FROM retail.customers WHERE customer_id = 'C-9'")
         XCTAssertEqual(kept, "Ada", "an unfollow removes the row at that store only")
+        // A phone cart followed at store-b's till and unfollowed once paid: its items go again.
+        try await fixture.sql("web", "INSERT INTO retail.cart_items VALUES ('K-9', 'shoe', 2)")
+        try await fixture.sql("store-b", "SELECT omnisync.follow('cart', 'K-9')")
+        try await eventually("the followed cart at store-b") {
+            try await fixture.value("store-b", "SELECT quantity FROM retail.cart_items WHERE cart_id = 'K-9'") == "2"
+        }
+        try await fixture.sql("store-b", "SELECT omnisync.unfollow('cart', 'K-9')")
+        try await eventually("the unfollowed cart gone from store-b") {
+            try await fixture.value("store-b", "SELECT count(*) FROM retail.cart_items") == "0"
+        }
         try stop(routed)
         XCTAssertFalse(routed.stderr.contains("permission denied"), routed.stderr)
         XCTAssertEqual(try omnisync(["verify", "-c", routedPath]).termination, .exited(0))

@@ -12,8 +12,9 @@
 --
 -- What the daemon does with each right:
 --   retail.*            reads, locks (SELECT ... FOR UPDATE) and writes the merged rows;
---                       deletes only cart items whose merged state is gone, and customers,
---                       points and order statuses a store unfollowed (rows it did not write)
+--                       deletes only cart items whose merged state is gone, and the rows a
+--                       store unfollowed (cart items, customers, points and order statuses
+--                       routed by a follow; rows it did not write)
 --   omnisync.*_state, omnisync."state:retail.*"  reads and upserts the replicated state of every row;
 --                       deletes the states of unfollowed rows with them
 --   omnisync.outbox     reads the changes to deliver; deletes those every site has received;
@@ -77,7 +78,8 @@ GRANT SELECT, INSERT, UPDATE
        omnisync.return_state, omnisync.cursors, omnisync.delivery_acks, omnisync.conflicts,
        omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
     TO :"role";
-GRANT DELETE ON omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
+GRANT DELETE ON omnisync.cart_state,
+       omnisync."state:retail.customers", omnisync."state:retail.loyalty", omnisync."state:retail.order_status"
     TO :"role";
 GRANT SELECT, INSERT, DELETE ON omnisync.outbox TO :"role";
 SELECT format('GRANT SELECT, DELETE ON omnisync.follows TO %I', :'role') WHERE to_regclass('omnisync.follows') IS NOT NULL \gexec

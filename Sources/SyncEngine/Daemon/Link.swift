@@ -334,6 +334,7 @@ actor Link {
                 var single = ChangeBatch(states: [table: [key: state]])
                 if batch.heldOnlyRows[table]?.contains(key) == true { single.heldOnlyRows[table] = [key] }
                 if batch.returnIfAheadRows[table]?.contains(key) == true { single.returnIfAheadRows[table] = [key] }
+                single.followedRows[table] = batch.followedRows[table]
                 singles.append((table.rawValue, key, single))
             }
         }
@@ -574,6 +575,10 @@ actor Link {
                             guard let applier = tables.applier(id) else { continue }
                             removed += try applier.removeUnwritten(transaction, keyColumn: column, values: [follow.value], site: targetName)
                         }
+                        for (table, column) in routes.followedRetailTables(namespace: follow.namespace) {
+                            removed += try ChangeFeed.removeUnwritten(
+                                transaction, table: table, keyColumn: column, values: [follow.value], site: targetName)
+                        }
                         try transaction.query(FollowBook.forget, [String(follow.id)], label: "forget unfollow")
                     }
                     return removed
@@ -593,6 +598,14 @@ actor Link {
                 guard !read.states.isEmpty || !read.unreadable.isEmpty else { continue }
                 let unreadable = read.unreadable.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
                 let outcome = try await applyUncursored(share(of: ChangeBatch(declared: [id: read.states])), quarantine: unreadable)
+                report(outcome: outcome)
+                copied += read.states.count
+            }
+            for (table, column) in routes.followedRetailTables(namespace: namespace) {
+                let read = try await onSource { try ChangeFeed.readStates($0, table: table, keyColumn: column, values: values) }
+                guard !read.states.isEmpty || !read.rejected.isEmpty else { continue }
+                let unreadable = read.rejected.map { QuarantineEntry(tableID: table.rawValue, key: $0.0, reason: $0.1) }
+                let outcome = try await applyUncursored(share(of: ChangeBatch(states: [table: read.states])), quarantine: unreadable)
                 report(outcome: outcome)
                 copied += read.states.count
             }

@@ -125,9 +125,9 @@ public struct Verifier: Sendable {
             var keys = Set<RowKey>()
             for (_, content) in sites { keys.formUnion(content.rows[table]?.keys ?? [:].keys) }
             for key in keys.sorted() {
-                // retail.stock routed by location: among the sites routed the row and those holding it.
+                // A routed table: among the sites routed the row and those holding it.
                 let among = sites.filter { name, content in
-                    routes.routesByPlace(name, table: table, key: key) || content.rows[table]?[key] != nil
+                    routes.routesByPlace(name, table: table, key: key, follows: follows) || content.rows[table]?[key] != nil
                 }
                 let values = among.map { ($0.0, $0.1.rows[table]?[key]) }
                 guard let first = values.first, values.contains(where: { $0.1 != first.1 }) else { continue }

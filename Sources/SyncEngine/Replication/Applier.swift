@@ -98,7 +98,7 @@ enum Applier {
                     skipped = try applyCounters(
                         transaction, layout: layout, states: states, waiting: waiting,
                         heldOnly: batch.heldOnlyRows[table] ?? [], returnIfAhead: batch.returnIfAheadRows[table] ?? [],
-                        outcome: &outcome, conflicts: &conflicts, writes: &writes)
+                        followed: batch.followedRows[table], outcome: &outcome, conflicts: &conflicts, writes: &writes)
                 } else {
                     skipped = try applyRecords(
                         transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
@@ -173,10 +173,12 @@ enum Applier {
     /// A routed table's share (`RouteShares`): keys in `heldOnly` are joined only where the target
     /// already holds their state (it wrote the row) and passed over, as delivered, elsewhere; keys in
     /// `returnIfAhead` whose join holds more than the source sent are recorded in the target's outbox
-    /// again, so that the link back to the source delivers the whole row.
+    /// again, so that the link back to the source delivers the whole row. Keys held only whose
+    /// value of a `followed` route the target follows, as its `omnisync.follows` says in this
+    /// transaction, are taken in all the same.
     private static func applyCounters(
         _ connection: some StatementRunner, layout: TableLayout, states given: [RowKey: RowState], waiting: Set<RowKey>,
-        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [],
+        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [], followed: FollowedRoute? = nil,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape,
@@ -188,7 +190,19 @@ enum Applier {
             let present = try connection.query(
                 layout.sql.presentStates, keyParameters(candidates, layout: layout), label: "find \(layout.table.name) states")
             let held = Set(present.rows.map { layout.rowKey($0) })
-            for key in candidates where !held.contains(key) {
+            var routedAway = candidates.filter { !held.contains($0) }
+            if let followed, !routedAway.isEmpty {
+                let values = Set(routedAway.compactMap { $0.part(followed.keyColumn) })
+                let result = try connection.query(
+                    FollowBook.followedValues,
+                    [followed.namespace, PostgresArray.literal(values.sorted().map { Optional($0) })],
+                    label: "read followed values")
+                let following = Set(result.rows.compactMap { $0[0] })
+                routedAway = routedAway.filter { key in
+                    !(key.part(followed.keyColumn).map(following.contains) ?? false)
+                }
+            }
+            for key in routedAway {
                 states[key] = nil
                 outcome.routedAway += 1
             }

@@ -28,9 +28,11 @@ struct ChangeBatch: Sendable {
     /// Tables routed by a follow: a key held only that the target follows — as its
     /// `omnisync.follows` says within the apply's own transaction — is taken in all the same.
     var followed: [Int: FollowedRoute] = [:]
-    /// The same two marks for v1's tables (`heldOnly`, `returnIfAhead`): `retail.stock` routed by location.
+    /// The same three marks for v1's tables (`heldOnly`, `returnIfAhead`, `followed`):
+    /// `retail.stock` and `retail.cart_items` routed by location or by a follow.
     var heldOnlyRows: [ReplicatedTable: Set<RowKey>] = [:]
     var returnIfAheadRows: [ReplicatedTable: Set<RowKey>] = [:]
+    var followedRows: [ReplicatedTable: FollowedRoute] = [:]
 
     var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
     var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }
@@ -212,6 +214,42 @@ enum ChangeFeed {
 }
 
 extension ChangeFeed {
+    /// The states of a counter table whose key column `column` holds one of `values`: the rows
+    /// of a new follow.
+    static func readStates(
+        _ connection: some StatementRunner, table: ReplicatedTable, keyColumn column: Int, values: [String]
+    ) throws(PostgresError) -> (states: [RowKey: RowState], rejected: [(RowKey, String)]) {
+        let layout = TableLayout.of(table)
+        guard !values.isEmpty, case .counter = layout.shape else { return ([:], []) }
+        let result = try connection.query(
+            layout.selectStatesByKeyColumn(column), [PostgresArray.literal(values.map { Optional($0) })],
+            label: "read \(table.name) followed states")
+        var states: [RowKey: RowState] = [:]
+        var rejected: [(RowKey, String)] = []
+        for row in result.rows {
+            let (key, state) = StateCodec.decodeStateRow(row, layout: layout)
+            switch state {
+            case .success(let state): states[key] = state
+            case .failure(let error): rejected.append((key, error.reason))
+            }
+        }
+        return (states, rejected)
+    }
+
+    /// Takes away from this site the counter rows whose key column `column` holds one of
+    /// `values`, except those `site` wrote; returns how many visible rows went. Not captured (the
+    /// daemon's session).
+    static func removeUnwritten(
+        _ connection: some StatementRunner, table: ReplicatedTable, keyColumn column: Int, values: [String], site: String
+    ) throws(PostgresError) -> Int {
+        let layout = TableLayout.of(table)
+        guard !values.isEmpty, case .counter = layout.shape else { return 0 }
+        return try connection.query(
+            layout.removeUnwrittenByKeyColumn(column), [PostgresArray.literal(values.map { Optional($0) }), site],
+            label: "remove unfollowed \(table.name) rows"
+        ).affectedRows
+    }
+
     /// One page of every state of `table`, in key order after `after` (bootstrapping a new peer).
     static func readStatePage(
         _ connection: some StatementRunner, table: ReplicatedTable, after: RowKey?, limit: Int

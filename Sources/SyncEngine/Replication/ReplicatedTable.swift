@@ -46,6 +46,9 @@ public struct RowKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.k2 = k2
     }
 
+    /// The value of key column `index` (0 or 1) of a row of one of v1's tables.
+    func part(_ index: Int) -> String? { index == 0 ? k1 : k2 }
+
     public static func < (lhs: RowKey, rhs: RowKey) -> Bool {
         let l1 = Array(lhs.k1.utf8), r1 = Array(rhs.k1.utf8)
         if l1 != r1 { return l1.lexicographicallyPrecedes(r1) }

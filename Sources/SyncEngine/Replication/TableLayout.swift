@@ -163,6 +163,25 @@ struct TableLayout: Sendable {
         }
     }
 
+    /// Counters: the states whose key column `column` (an index into the key) holds one of `$1`
+    /// (a text array): the rows of a new follow. No ORDER BY, as the feed session wants.
+    func selectStatesByKeyColumn(_ column: Int) -> String {
+        let state = stateColumns.map { "s.\($0)::text" }.joined(separator: ", ")
+        return "SELECT \(keySelect("s")), \(state) FROM \(stateTable) AS s WHERE s.\(keyColumns[column]) = ANY($1::\(keyTypes[column])[])"
+    }
+
+    /// Counters: removes the states whose key column `column` holds one of `$1`, except rows the
+    /// site `$2` wrote (its name among their sites), and their visible rows (an unfollow).
+    func removeUnwrittenByKeyColumn(_ column: Int) -> String {
+        let returned = keyColumns.map { "s.\($0)" }.joined(separator: ", ")
+        let match = keyColumns.map { "r.\($0) = gone.\($0)" }.joined(separator: " AND ")
+        return """
+            WITH gone AS (DELETE FROM \(stateTable) AS s WHERE s.\(keyColumns[column]) = ANY($1::\(keyTypes[column])[]) \
+            AND NOT ($2::text = ANY(s.sites)) RETURNING \(returned)) \
+            DELETE FROM \(retailTable) AS r USING gone WHERE \(match)
+            """
+    }
+
     // MARK: - Applying at the target
 
     /// The keys among the given ones whose state the target holds (a routed row held only).

@@ -52,6 +52,17 @@ struct RouteShares: Sendable {
         }
     }
 
+    /// v1's tables routed by a follow of `namespace`, each with the index of its route column in
+    /// its key.
+    func followedRetailTables(namespace: String) -> [(table: ReplicatedTable, keyColumn: Int)] {
+        ReplicatedTable.allCases.compactMap { table in
+            guard case .follow(namespace, let column) = routes[table.rawValue],
+                let index = table.keyColumns.firstIndex(of: column.name)
+            else { return nil }
+            return (table, index)
+        }
+    }
+
     /// Where a row of a generated table belongs, from its key.
     func place(tableID: Int, key: [String], table: CaptureTable) -> RowPlace {
         guard let route = routes[tableID] else { return .everywhere }
@@ -72,8 +83,8 @@ struct RouteShares: Sendable {
     }
 
     /// Whether `site` is routed a row of one of v1's tables by its place alone.
-    func routesByPlace(_ site: String, table: ReplicatedTable, key: RowKey) -> Bool {
-        router.receives(site, RoutedRow(place: place(table, key: key)), follows: FollowIndex())
+    func routesByPlace(_ site: String, table: ReplicatedTable, key: RowKey, follows: FollowIndex = FollowIndex()) -> Bool {
+        router.receives(site, RoutedRow(place: place(table, key: key)), follows: follows)
     }
 
     /// Whether `site` is routed the row by its place alone (a hub, a site of its location, a site
@@ -98,10 +109,15 @@ struct RouteShares: Sendable {
             for key in states.keys {
                 let row = RoutedRow(place: place(table, key: key))
                 if !router.receives(target, row, follows: FollowIndex()) { heldOnly.insert(key) }
-                if !router.receives(source, row, follows: FollowIndex()) { returnIfAhead.insert(key) }
+                if !router.receives(source, row, follows: sourceFollows) { returnIfAhead.insert(key) }
             }
             share.heldOnlyRows[table] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAheadRows[table] = returnIfAhead.isEmpty ? nil : returnIfAhead
+            if case .follow(let namespace, let column) = routes[table.rawValue], !heldOnly.isEmpty,
+                let index = table.keyColumns.firstIndex(of: column.name)
+            {
+                share.followedRows[table] = FollowedRoute(namespace: namespace, keyColumn: index)
+            }
         }
         for (id, states) in batch.declared where routes[id] != nil {
             guard let table = tables.applier(id)?.table else { continue }
