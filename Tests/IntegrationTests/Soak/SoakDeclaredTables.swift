@@ -49,7 +49,7 @@ enum SoakDeclared {
 
         [table pos.ticket]
         rows = insert_only
-        \(routed ? "\n[table retail.loyalty]\nroute = follow customer customer_id\n" : "")
+        \(routed ? "\n[table retail.loyalty]\nroute = follow customer customer_id\n[table retail.cart_items]\nroute = follow cart cart_id\n" : "")
         """
     }
 

@@ -33,7 +33,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
     case pointsDelta(customer: String, delta: Int64)
     /// A till follows a customer, or stops (`omnisync.follow`; routed runs route `retail.loyalty`
     /// by `follow customer customer_id`). Affects 1 row when it changed what the site follows.
-    case follow(customer: String, on: Bool)
+    /// `omnisync.follow` (or `unfollow`) of a customer or a cart at a till.
+    case follow(namespace: String, value: String, on: Bool)
     /// A stock delta in a transaction held open for `seconds` before it commits.
     case held(key: RowKey, onHand: Int64, seconds: Double)
     /// A stock delta in a two-phase transaction (XA): sent with `omnisync.notify = off`, prepared,
@@ -80,9 +81,9 @@ enum SoakOperation: Sendable, CustomStringConvertible {
                 ON CONFLICT (customer_id) DO UPDATE SET points = l.points + excluded.points
                 """, [customer, String(points)], label: "soak points opened")
             return Result(affected: changed.affectedRows)
-        case .follow(let customer, let on):
+        case .follow(let namespace, let value, let on):
             let changed = try connection.query(
-                "SELECT omnisync.\(on ? "follow" : "unfollow")('customer', $1)::text", [customer], label: "soak follow")
+                "SELECT omnisync.\(on ? "follow" : "unfollow")($1, $2)::text", [namespace, value], label: "soak follow")
             return Result(affected: changed.rows.first?[0] == "true" ? 1 : 0)
         case .pointsDelta(let customer, let delta):
             let changed = try connection.query(
@@ -207,8 +208,10 @@ enum SoakOperation: Sendable, CustomStringConvertible {
             return [Self.tag(.cartItems, key)]
         case .bulkDelta(let location, _, _):
             return ["stock|location=\(location)"]
-        case .pointsOpened(let customer, _), .pointsDelta(let customer, _), .follow(let customer, _):
+        case .pointsOpened(let customer, _), .pointsDelta(let customer, _), .follow("customer", let customer, _):
             return [Self.loyaltyTag(customer)]
+        case .follow(let namespace, let value, _):
+            return ["\(namespace)|\(value)"]
         case .order(let id, _, _, let lines, let location):
             return [Self.tag(.orders, RowKey(id))]
                 + lines.enumerated().map { Self.tag(.orderLines, RowKey(id, String($0.offset + 1))) }
@@ -248,7 +251,8 @@ enum SoakOperation: Sendable, CustomStringConvertible {
         case .count(let key, let counted): return "count \(show(key)) = \(counted)"
         case .pointsOpened(let customer, let points): return "points opened \(String(reflecting: customer)) +\(points)"
         case .pointsDelta(let customer, let delta): return "points \(String(reflecting: customer)) \(signed(delta))"
-        case .follow(let customer, let on): return "\(on ? "follow" : "unfollow") customer \(String(reflecting: customer))"
+        case .follow(let namespace, let value, let on):
+            return "\(on ? "follow" : "unfollow") \(namespace) \(String(reflecting: value))"
         case .held(let key, let onHand, let seconds):
             return "held transaction \(show(key)) on_hand\(signed(onHand)) for \(String(format: "%.1f", seconds))s"
         case .prepared(let key, let onHand, let seconds, let commit, let name):

@@ -44,8 +44,12 @@ extension SoakOracle {
             case 78..<82:
                 // Routed: now and then a till follows a customer, or stops.
                 if loyaltyHub != nil, site != loyaltyHub, Int.random(in: 0..<3, using: &rng) == 0 {
+                    if Bool.random(using: &rng) {
+                        let cart = cartIDs.randomElement(using: &rng)!
+                        return .follow(namespace: "cart", value: cart, on: state.cartFollows[site]?.contains(cart) != true)
+                    }
                     let customer = customers.randomElement(using: &rng)!
-                    return .follow(customer: customer, on: state.follows[site]?.contains(customer) != true)
+                    return .follow(namespace: "customer", value: customer, on: state.follows[site]?.contains(customer) != true)
                 }
                 // Points earned online or redeemed at a till, on a generated table.
                 return .pointsDelta(
@@ -119,8 +123,11 @@ extension SoakOracle {
     }
 
     private func cartDelete(site: String, state: inout State, rng: inout SeededGenerator) -> SoakOperation? {
+        // Routed: only a site that held the whole item at the last quiescence, and holds it still.
         let candidates = state.carts.keys.filter { key in
             !state.cartDeleting.contains(key) && (state.cartWriters[key] ?? []).isSubset(of: [site])
+                && (loyaltyHub == nil
+                    || (state.cartHoldersAtQuiescence[key]?.contains(site) == true && holdsCart(site, key, in: state)))
         }.sorted()
         guard let key = candidates.randomElement(using: &rng) else { return nil }
         state.cartDeleting.insert(key)

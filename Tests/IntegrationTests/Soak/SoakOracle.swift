@@ -52,6 +52,12 @@ final class SoakOracle: Sendable {
         /// the customers each site follows.
         var pointsWriters: [String: Set<String>] = [:]
         var follows: [String: Set<String>] = [:]
+        /// In a routed run (`retail.cart_items` routed `follow cart cart_id`): the carts each site
+        /// follows, the sites whose committed writes touched each item, and the sites that held
+        /// each item at the last quiescence (only those may delete it: they saw all of it).
+        var cartFollows: [String: Set<String>] = [:]
+        var cartEverWriters: [RowKey: Set<String>] = [:]
+        var cartHoldersAtQuiescence: [RowKey: Set<String>] = [:]
         /// Sites that changed a cart item since the last quiescence (or are changing it).
         var cartWriters: [RowKey: Set<String>] = [:]
         var cartDeleting: Set<RowKey> = []
@@ -93,6 +99,14 @@ final class SoakOracle: Sendable {
         guard let hub = loyaltyHub else { return true }
         return site == hub || state.follows[site]?.contains(customer) == true
             || state.pointsWriters[customer]?.contains(site) == true
+    }
+
+    /// Whether `site` holds the cart item: every site does, unless the run is routed; then the
+    /// hub, the sites that follow the cart, and those that wrote the item.
+    func holdsCart(_ site: String, _ key: RowKey, in state: State) -> Bool {
+        guard let hub = loyaltyHub else { return true }
+        return site == hub || state.cartFollows[site]?.contains(key.k1) == true
+            || state.cartEverWriters[key]?.contains(site) == true
     }
 
     var seconds: Double {
@@ -194,7 +208,9 @@ final class SoakOracle: Sendable {
         case .pointsOpened(let customer, let points):
             state.points[customer, default: 0] += points
             state.pointsWriters[customer, default: []].insert(site)
-        case .follow(let customer, let on):
+        case .follow("cart", let cart, let on):
+            if on { state.cartFollows[site, default: []].insert(cart) } else { state.cartFollows[site]?.remove(cart) }
+        case .follow(_, let customer, let on):
             if on { state.follows[site, default: []].insert(customer) } else { state.follows[site]?.remove(customer) }
         case .pointsDelta(let customer, let delta):
             if result.affected == 1 {
@@ -209,8 +225,10 @@ final class SoakOracle: Sendable {
             if result.affected == 1 { move(key, onHand: -quantity) }
         case .cartChange(let key, let delta):
             state.carts[key, default: 0] += delta
+            state.cartEverWriters[key, default: []].insert(site)
         case .cartDelete(let key):
             state.cartDeleting.remove(key)
+            if result.affected == 1 { state.cartEverWriters[key, default: []].insert(site) }
             let expected = state.carts[key]
             if result.affected == 1, expected != result.removed {
                 state.anomalies.append(
@@ -241,20 +259,23 @@ final class SoakOracle: Sendable {
 
     /// Every site has caught up: a cart item may now be deleted by whichever site holds it.
     func quiesced() {
-        state.withLock {
-            $0.cartWriters = [:]
-            $0.declared.quiesced()
+        state.withLock { state in
+            state.cartWriters = [:]
+            state.cartHoldersAtQuiescence = state.carts.keys.reduce(into: [:]) { holders, key in
+                holders[key] = Set(sites.filter { holdsCart($0, key, in: state) })
+            }
+            state.declared.quiesced()
         }
     }
 
     // MARK: - Expectations
 
-    /// Every row every site must hold, with the values as text, keyed like the sites' rows.
-    func expectedRows() -> [ReplicatedTable: [RowKey: [String?]]] {
+    /// Every row `site` must hold, with the values as text, keyed like the sites' rows.
+    func expectedRows(at site: String) -> [ReplicatedTable: [RowKey: [String?]]] {
         state.withLock { state in
             var rows: [ReplicatedTable: [RowKey: [String?]]] = [:]
             rows[.stock] = state.stock.mapValues { $0.map { String($0) } }
-            rows[.cartItems] = state.carts.mapValues { [String($0)] }
+            rows[.cartItems] = state.carts.filter { holdsCart(site, $0.key, in: state) }.mapValues { [String($0)] }
             var orders: [RowKey: [String?]] = [:]
             var lines: [RowKey: [String?]] = [:]
             for (id, order) in state.orders {
