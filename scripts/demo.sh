@@ -2,7 +2,7 @@
 # omnisync in five minutes: three throwaway PostgreSQL clusters (the web shop and two stores),
 # the daemon syncing them, and a day in retail narrated with the tables shown at each step. The
 # chain is routed: the web is the hub, each store holds its own stock only, and a customer's
-# profile and points reach a store when its till follows the customer.
+# profile, points and phone cart reach a store when its till follows them.
 # Installs what is missing on a fresh Debian machine (as root), and cleans up on exit or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +91,10 @@ route = follow customer customer_id
 [table retail.loyalty]
 route = follow customer customer_id
 
+# A cart where it is followed (the till the customer stands at), and at the hub.
+[table retail.cart_items]
+route = follow cart cart_id
+
 # The point of sale's own table, merged column by column.
 [table pos.inventory]
 key = item_id, store_id
@@ -166,6 +170,21 @@ at store-b "BEGIN; INSERT INTO retail.returns VALUES ('r-5001', 'o-1001', 1, 1, 
 converge
 show "store-b stock is back to 6, at store-b and the web:" "$stock"
 show "and the web sees the return:" "SELECT order_id, line_no, 'bought=' || quantity, 'returned=' || returned FROM retail.order_line_returns"
+
+step "The customer started a cart on the phone; store-b's till follows it and both channels change it"
+cart="SELECT cart_id, sku, 'quantity=' || quantity FROM retail.cart_items ORDER BY 1, 2"
+at web "INSERT INTO retail.cart_items VALUES ('cart-77', 'socks-wool', 2), ('cart-77', 'scarf-red', 1)"
+converge
+at store-b "SELECT omnisync.follow('cart', 'cart-77')"
+converge
+show "the phone cart is at the till now, not at store-a:" "$cart"
+at store-b "UPDATE retail.cart_items SET quantity = quantity + 1 WHERE cart_id = 'cart-77' AND sku = 'socks-wool'" &
+added=$!
+at web "DELETE FROM retail.cart_items WHERE cart_id = 'cart-77' AND sku = 'scarf-red'" &
+removed=$!
+wait "$added" "$removed"
+converge
+show "one more pair of socks at the till, the scarf taken out on the phone, at the same moment:" "$cart"
 
 step "store-a goes offline (the daemon cannot reach it) and keeps selling"
 psql "${conn[store-a]}" -qAtc "ALTER ROLE omnisync NOLOGIN; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'omnisync'" >/dev/null
