@@ -121,6 +121,8 @@ struct ExplainCommand: Subcommand {
             throw .failed(message: "\(row): no such row at site \(site)")
         case .failed(let site, let reason):
             throw .failed(message: "site \(site): \(reason)")
+        case .badKey(let site, let reason):
+            throw .usage(message: "\(reason) (the table as site \(site) has it)", command: Self.name)
         case .unreachable(let sites):
             for (site, reason) in sites {
                 Console.err("omnisync: site \(site) unreachable: \(reason)")

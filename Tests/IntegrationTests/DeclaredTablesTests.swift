@@ -191,6 +191,10 @@ final class DeclaredTablesTests: XCTestCase {
         let unknown = try SyncFixture.omnisync(["explain", "-c", fixture.configPath, "pos.nothing", "1"])
         XCTAssertEqual(unknown.status, 64, unknown.stderr)
         XCTAssertTrue(unknown.stderr.contains("pos.nothing is not declared"), unknown.stderr)
+        // The key's arity is known only at the site (the primary key by default): still a usage error.
+        let short = try SyncFixture.omnisync(["explain", "-c", fixture.configPath, "--site", "web", "pos.inventory", "42"])
+        XCTAssertEqual(short.status, 64, short.stdout + short.stderr)
+        XCTAssertTrue(short.stderr.contains("site web"), short.stderr)
         let ids = try await everywhere("SELECT id::text FROM pos.inventory")
         XCTAssertEqual(ids, ["1", "1"], "each site's serial id comes from its own sequence")
     }

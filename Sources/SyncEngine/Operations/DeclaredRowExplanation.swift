@@ -115,7 +115,7 @@ public struct DeclaredRowExplanation: Sendable {
             guard let applier = tables.appliers.values.first(where: { $0.table.name == name }) else {
                 throw SiteProblem(site: site.name, message: "\(name) is not installed here; run omnisync migrate --site \(site.name)")
             }
-            if let problem = keyProblem(key, for: applier.table) { throw SiteProblem(site: site.name, message: problem) }
+            if let problem = keyProblem(key, for: applier.table) { throw ExplainKeyProblem(message: problem) }
             return try read(applier: applier, key: key, site: site.name, connection: connection)
         }
         return RowExplanation.outcome(of: results, siteName: siteName)

@@ -130,6 +130,7 @@ public struct RowExplanation: Sendable {
             switch result {
             case .success(let explanation?): return .found(explanation)
             case .success(nil): return .unknown(site: site.name)
+            case .failure(let error as ExplainKeyProblem): return .badKey(site: site.name, reason: error.message)
             case .failure(let error as PostgresError) where error.category == .connection:
                 unreachable.append((site.name, SiteQueries.reason(error)))
             case .failure(let error):
@@ -418,4 +419,13 @@ public enum ExplainLookup<Found: Sendable>: Sendable {
     case failed(site: String, reason: String)
     /// No site (or not the one asked for) could be reached, with each reason.
     case unreachable([(site: String, reason: String)])
+    /// The key does not fit the table as the site installed it (a declared table's key is known
+    /// only there): a usage error.
+    case badKey(site: String, reason: String)
+}
+
+/// A key that does not fit a declared table as a site installed it.
+struct ExplainKeyProblem: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
