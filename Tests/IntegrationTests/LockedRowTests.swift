@@ -125,6 +125,10 @@ final class LockedRowTests: XCTestCase {
             try await fixture.onHand("store-b", sku: "held", location: "store-a") == 995
         }
         XCTAssertEqual(try statusWaiting(source: "store-a", target: "web"), 1, "status while held")
+        // verify does not call the sites in step while a change waits, whatever the values say.
+        let waiting = try SyncFixture.omnisync(["verify", "-c", fixture.configPath])
+        XCTAssertEqual(waiting.status, 1, waiting.stdout + waiting.stderr)
+        XCTAssertTrue(waiting.stdout.contains("site=store-a peer=web waiting_on_lock=1"), waiting.stdout)
         XCTAssertEqual(try statusWaiting(source: "store-b", target: "web"), 0)
         XCTAssertEqual(try statusWaiting(source: "store-a", target: "store-b"), 0)
         let listing = try SyncFixture.omnisync(["quarantine", "-c", fixture.configPath])

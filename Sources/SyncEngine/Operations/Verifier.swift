@@ -36,6 +36,9 @@ public struct Verifier: Sendable {
         var tables = GeneratedTables.builtIn
         var problems: [String] = []
         var cursors: [String: LinkCursor?] = [:]
+        /// Per source, the rows set aside here because an application holds them locked: delivered
+        /// once the lock goes, not yet.
+        var waitingOnLock: [String: Int] = [:]
         /// What the site follows (omnisync.follow).
         var follows: [FollowBook.Follow] = []
     }
@@ -77,6 +80,8 @@ public struct Verifier: Sendable {
             }
             for other in names where other != site.name {
                 content.cursors[other] = .some(try Applier.readCursor(connection, source: other))
+                let waiting = try Quarantine.count(connection, source: other).waitingOnLock
+                if waiting > 0 { content.waitingOnLock[other] = waiting }
             }
             content.follows = try FollowBook.read(connection).follows
             return content
@@ -91,6 +96,13 @@ public struct Verifier: Sendable {
             }
         }
         for (_, content) in reachable { report.differences += content.problems }
+        // A row waiting on a lock is a change not delivered yet, even when the values happen to agree
+        // (two changes each missing at one site, adding up to the same).
+        for (name, content) in reachable {
+            for (source, count) in content.waitingOnLock.sorted(by: { $0.key < $1.key }) {
+                report.differences.append("site=\(source) peer=\(name) waiting_on_lock=\(count)")
+            }
+        }
         let routes = RouteShares(router: Router(sites: configuration.sites), catalog: catalog)
         report.differences += Verifier.compare(reachable, routes: routes)
 
