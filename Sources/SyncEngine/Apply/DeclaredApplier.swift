@@ -234,11 +234,8 @@ public struct DeclaredApplier: Sendable {
         var routedAway = Set(keys.filter { !present.contains($0) && heldOnly.contains($0) })
         if let followed, !routedAway.isEmpty {
             // Those whose value the target follows are routed here after all.
-            let values = Set(routedAway.map { $0[followed.keyColumn] })
-            let result = try connection.query(
-                FollowBook.followedValues, [followed.namespace, PostgresArray.literal(values.sorted().map { Optional($0) })],
-                label: "read followed values")
-            let following = Set(result.rows.compactMap { $0[0] })
+            let following = try FollowBook.followed(
+                connection, namespace: followed.namespace, values: Set(routedAway.map { $0[followed.keyColumn] }))
             routedAway = routedAway.filter { !following.contains($0[followed.keyColumn]) }
         }
         let missing = keys.filter { !present.contains($0) && !routedAway.contains($0) }

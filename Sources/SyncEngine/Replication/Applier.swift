@@ -192,12 +192,9 @@ enum Applier {
             let held = Set(present.rows.map { layout.rowKey($0) })
             var routedAway = candidates.filter { !held.contains($0) }
             if let followed, !routedAway.isEmpty {
-                let values = Set(routedAway.compactMap { $0.part(followed.keyColumn) })
-                let result = try connection.query(
-                    FollowBook.followedValues,
-                    [followed.namespace, PostgresArray.literal(values.sorted().map { Optional($0) })],
-                    label: "read followed values")
-                let following = Set(result.rows.compactMap { $0[0] })
+                let following = try FollowBook.followed(
+                    connection, namespace: followed.namespace,
+                    values: Set(routedAway.compactMap { $0.part(followed.keyColumn) }))
                 routedAway = routedAway.filter { key in
                     !(key.part(followed.keyColumn).map(following.contains) ?? false)
                 }

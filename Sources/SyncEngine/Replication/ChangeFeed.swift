@@ -224,16 +224,27 @@ extension ChangeFeed {
         let result = try connection.query(
             layout.selectStatesByKeyColumn(column), [PostgresArray.literal(values.map { Optional($0) })],
             label: "read \(table.name) followed states")
+        let decoded = decodeStates(result.rows, layout: layout)
+        return (decoded.states, decoded.rejected)
+    }
+
+    /// State rows as read (key columns first), decoded; a row that does not decode is named
+    /// with its reason, to be quarantined.
+    private static func decodeStates(
+        _ rows: [[String?]], layout: TableLayout
+    ) -> (states: [RowKey: RowState], rejected: [(RowKey, String)], last: RowKey?) {
         var states: [RowKey: RowState] = [:]
         var rejected: [(RowKey, String)] = []
-        for row in result.rows {
+        var last: RowKey?
+        for row in rows {
             let (key, state) = StateCodec.decodeStateRow(row, layout: layout)
+            last = key
             switch state {
             case .success(let state): states[key] = state
             case .failure(let error): rejected.append((key, error.reason))
             }
         }
-        return (states, rejected)
+        return (states, rejected, last)
     }
 
     /// Takes away from this site the counter rows whose key column `column` holds one of
@@ -263,17 +274,7 @@ extension ChangeFeed {
         params.append(String(limit))
         let query = after == nil ? layout.sql.selectStatesFirstPage : layout.sql.selectStatesNextPage
         let result = try connection.query(query, params, label: "read \(table.name) state page")
-        var states: [RowKey: RowState] = [:]
-        var rejected: [(RowKey, String)] = []
-        var last: RowKey?
-        for row in result.rows {
-            let (key, state) = StateCodec.decodeStateRow(row, layout: layout)
-            last = key
-            switch state {
-            case .success(let state): states[key] = state
-            case .failure(let error): rejected.append((key, error.reason))
-            }
-        }
-        return (states, last, result.rows.count, rejected)
+        let decoded = decodeStates(result.rows, layout: layout)
+        return (decoded.states, decoded.last, result.rows.count, decoded.rejected)
     }
 }

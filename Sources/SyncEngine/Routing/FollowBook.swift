@@ -74,6 +74,18 @@ final class FollowBook: Sendable {
     static let followedValues =
         "SELECT value FROM omnisync.follows WHERE namespace = $1 AND value = ANY($2::text[]) AND unfollowed_at IS NULL"
 
+    /// Which of `values` of `namespace` the site behind `connection` follows now (a row routed
+    /// away by its place may be routed here by a follow after all).
+    static func followed(
+        _ connection: some StatementRunner, namespace: String, values: Set<String>
+    ) throws(PostgresError) -> Set<String> {
+        guard !values.isEmpty else { return [] }
+        let result = try connection.query(
+            followedValues, [namespace, PostgresArray.literal(values.sorted().map { Optional($0) })],
+            label: "read followed values")
+        return Set(result.rows.compactMap { $0[0] })
+    }
+
     /// An unfollow whose rows are gone: forgotten (a follow of the value since then is kept).
     static let forget = "DELETE FROM omnisync.follows WHERE id = $1::bigint AND unfollowed_at IS NOT NULL"
 
