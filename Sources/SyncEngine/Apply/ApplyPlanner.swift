@@ -68,11 +68,14 @@ struct TargetRow: Sendable, Equatable {
 }
 
 enum ApplyPlanner {
-    /// - Parameter returnIfAhead: keys whose source is not routed the row; where the join holds
-    ///   more than the source sent, the plan returns the row to it.
+    /// - Parameters:
+    ///   - returnIfAhead: keys whose source is not routed the row; where the join holds more than
+    ///     the source sent, the plan returns the row to it.
+    ///   - relays: the target relays what it learns (a hub, from a site that is not): every row
+    ///     whose state the join changes is recorded again, for the other sites routed it.
     static func plan(
         table: CaptureTable, incoming: [[String]: [StateField]], target: [[String]: TargetRow],
-        returnIfAhead: Set<[String]> = []
+        returnIfAhead: Set<[String]> = [], relays: Bool = false
     ) -> ApplyPlan {
         var plan = ApplyPlan()
         let empty = table.emptyRow
@@ -98,7 +101,9 @@ enum ApplyPlanner {
                 }
             }
             let (merged, found) = current.merging(arriving)
-            if returnIfAhead.contains(key), merged != arriving { plan.returns.append(key) }
+            if (returnIfAhead.contains(key) && merged != arriving) || (relays && merged != current) {
+                plan.returns.append(key)
+            }
             if merged != current || held?.state == nil {
                 plan.stateWrites.append(.init(key: key, state: StateEncoding.encode(merged)))
             }

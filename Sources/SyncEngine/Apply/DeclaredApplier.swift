@@ -122,9 +122,11 @@ public struct DeclaredApplier: Sendable {
     ///     the source sent, the row is recorded in the target's outbox again, for the source.
     ///   - followed: the table's follow route: a key held only whose value the target follows is
     ///     taken in (read in this transaction, so an unfollow's removal is never undone).
+    ///   - relays: rows the join changes are recorded in the target's outbox again (a hub relaying
+    ///     a site's changes to the others, `ChangeBatch.relays`).
     func applyWithinTransaction(
         _ connection: some StatementRunner, incoming: [[String]: [StateField]], heldOnly: Set<[String]> = [],
-        returnIfAhead: Set<[String]> = [], followed: FollowedRoute? = nil
+        returnIfAhead: Set<[String]> = [], followed: FollowedRoute? = nil, relays: Bool = false
     ) throws(PostgresError) -> Outcome {
         var outcome = Outcome()
         guard !incoming.isEmpty else { return outcome }
@@ -172,7 +174,7 @@ public struct DeclaredApplier: Sendable {
         }
         let plan = ApplyPlanner.plan(
             table: table, incoming: incoming.filter { held.contains($0.key) && !passedOver.contains($0.key) }, target: target,
-            returnIfAhead: returnIfAhead)
+            returnIfAhead: returnIfAhead, relays: relays)
         var writes: [PostgresConnection.Statement] = []
         if !plan.stateWrites.isEmpty {
             var stateParams = keyParameters(plan.stateWrites.map(\.key))

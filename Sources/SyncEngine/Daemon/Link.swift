@@ -85,9 +85,10 @@ actor Link {
 
     /// The target's share of a batch read from the source.
     private func share(of batch: ChangeBatch) -> ChangeBatch {
-        guard !routes.isEverywhere else { return batch }
+        guard !routes.isEverywhere || routes.router.hasHubs else { return batch }
         return routes.share(
-            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index)
+            of: batch, from: source.name, to: target.name, tables: tables, sourceFollows: source.follows.current.index,
+            targetFollows: target.follows.current.index)
     }
 
     /// Asks the link's loop to look for changes (coalesced: many wakes, one round).

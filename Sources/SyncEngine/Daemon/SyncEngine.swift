@@ -4,8 +4,9 @@ import MergeCore
 import Postgres
 import Synchronization
 
-/// Keeps every configured site in sync: one link per ordered pair of sites, woken by the
-/// sources' notifications, a safety poll, and every (re)connect.
+/// Keeps every configured site in sync: one link per ordered pair of sites — with hubs, per pair
+/// with a hub in it, the hubs relaying the rest (`RouteShares`) — woken by the sources'
+/// notifications, a safety poll, and every (re)connect.
 public final class SyncEngine: Sendable {
     let configuration: Configuration
     let sites: [SiteHandle]
@@ -30,15 +31,18 @@ public final class SyncEngine: Sendable {
         self.logger = logger
         self.measuresBacklog = reportsStatus || configuration.daemon.metricsFile != nil
         let installed = InstalledTables(catalog: configuration.catalog)
-        let handles = configuration.sites.map {
-            SiteHandle(config: $0, logger: logger, readers: configuration.sites.count - 1, installed: installed)
+        let routes = RouteShares(router: Router(sites: configuration.sites), catalog: configuration.catalog)
+        let names = configuration.sites.map(\.name)
+        let handles = configuration.sites.map { site in
+            SiteHandle(
+                config: site, logger: logger, readers: names.filter { routes.links(site.name, to: $0) }.count,
+                installed: installed)
         }
         sites = handles
         let stopped = stopped
-        let routes = RouteShares(router: Router(sites: configuration.sites), catalog: configuration.catalog)
         var ownerships: [String: LinkOwnership] = [:]
         for target in handles {
-            let sources = handles.filter { $0 !== target }.map {
+            let sources = handles.filter { routes.links($0.name, to: target.name) }.map {
                 LinkOwnership.Source(
                     name: $0.name, key: AdvisoryKey.link(source: $0.name),
                     rank: AdvisoryKey.rank(source: $0.name, target: target.name), health: $0.health)
@@ -49,7 +53,7 @@ public final class SyncEngine: Sendable {
         self.ownerships = handles.compactMap { ownerships[$0.name] }
         var links: [Link] = []
         for source in handles {
-            for target in handles where target !== source {
+            for target in handles where routes.links(source.name, to: target.name) {
                 guard let ownership = ownerships[target.name] else { continue }
                 links.append(
                     Link(

@@ -119,6 +119,7 @@ public struct StatusCollector: Sendable {
 
     public func collect() async -> StatusReport {
         let queries = SiteQueries(configuration: configuration)
+        let router = Router(sites: configuration.sites)
         let facts = await queries.each(label: "status") { site, connection -> SiteFacts in
             var facts = SiteFacts()
             guard let identity = try SiteIdentity.read(connection) else {
@@ -150,7 +151,7 @@ public struct StatusCollector: Sendable {
                     try connection.query(
                         "SELECT count(*) FROM omnisync.conflicts WHERE resolved_at IS NULL", label: "count conflicts"
                     ).rows.first?[0] ?? "")
-                for other in configuration.sites where other.name != site.name {
+                for other in configuration.sites where router.links(other.name, to: site.name) {
                     facts.cursors[other.name] = try Applier.readCursor(connection, source: other.name)
                 }
             }
@@ -190,7 +191,7 @@ public struct StatusCollector: Sendable {
         for (site, result) in facts {
             if case .success(let value) = result, value.version ?? 0 >= 3 {
                 var known: [String: LinkCursor?] = [:]
-                for other in configuration.sites where other.name != site.name {
+                for other in configuration.sites where router.links(other.name, to: site.name) {
                     known[other.name] = .some(value.cursors[other.name])
                 }
                 cursorsAtTarget[site.name] = known
@@ -211,7 +212,8 @@ public struct StatusCollector: Sendable {
         let peersBySite = await queries.each(label: "backlog", only: SiteQueries.answered(facts)) {
             site, connection -> [StatusReport.Peer] in
             var peers: [StatusReport.Peer] = []
-            for other in configuration.sites where other.name != site.name {
+            // Only linked pairs: with hubs, a site reaches the others through them.
+            for other in configuration.sites where router.links(site.name, to: other.name) {
                 guard let atTarget = knownCursors[other.name], let cursor = atTarget[site.name] else {
                     peers.append(
                         StatusReport.Peer(

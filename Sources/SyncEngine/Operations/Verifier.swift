@@ -56,6 +56,7 @@ public struct Verifier: Sendable {
     public func verify() async -> VerifyReport {
         let queries = SiteQueries(configuration: configuration)
         let names = configuration.sites.map(\.name)
+        let router = Router(sites: configuration.sites)
         let catalog = configuration.catalog
         let contents = await queries.each(label: "verify") { site, connection -> SiteContent in
             try SiteIdentity.verify(connection, site: site.name)
@@ -78,7 +79,7 @@ public struct Verifier: Sendable {
                 content.declaredStates[id] = held
                 content.problems += problems
             }
-            for other in names where other != site.name {
+            for other in names where router.links(other, to: site.name) {
                 content.cursors[other] = .some(try Applier.readCursor(connection, source: other))
                 let waiting = try Quarantine.count(connection, source: other).waitingOnLock
                 if waiting > 0 { content.waitingOnLock[other] = waiting }
@@ -103,7 +104,7 @@ public struct Verifier: Sendable {
                 report.differences.append("site=\(source) peer=\(name) waiting_on_lock=\(count)")
             }
         }
-        let routes = RouteShares(router: Router(sites: configuration.sites), catalog: catalog)
+        let routes = RouteShares(router: router, catalog: catalog)
         report.differences += Verifier.compare(reachable, routes: routes)
 
         // Undelivered changes: measured at each source against the cursor stored at each target.
@@ -113,7 +114,7 @@ public struct Verifier: Sendable {
         let backlogs = await queries.each(label: "verify backlog", only: SiteQueries.answered(contents)) {
             site, connection -> [String] in
             var lines: [String] = []
-            for other in names where other != site.name {
+            for other in names where router.links(site.name, to: other) {
                 guard let cursors = knownCursors[other], let cursor = cursors[site.name] else { continue }
                 let backlog = try Backlog.measure(connection, cursor: cursor)
                 if backlog.undelivered > 0 {

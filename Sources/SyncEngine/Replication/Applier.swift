@@ -98,11 +98,12 @@ enum Applier {
                     skipped = try applyCounters(
                         transaction, layout: layout, states: states, waiting: waiting,
                         heldOnly: batch.heldOnlyRows[table] ?? [], returnIfAhead: batch.returnIfAheadRows[table] ?? [],
-                        followed: batch.followedRows[table], outcome: &outcome, conflicts: &conflicts, writes: &writes)
+                        followed: batch.followedRows[table], relays: batch.relays, outcome: &outcome, conflicts: &conflicts,
+                        writes: &writes)
                 } else {
                     skipped = try applyRecords(
-                        transaction, layout: layout, states: states, waiting: waiting, outcome: &outcome,
-                        conflicts: &conflicts, writes: &writes)
+                        transaction, layout: layout, states: states, waiting: waiting, relays: batch.relays,
+                        outcome: &outcome, conflicts: &conflicts, writes: &writes)
                 }
                 locked += skipped.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
                 if !table.isCounter {
@@ -126,7 +127,7 @@ enum Applier {
                 }
                 let applied = try applier.applyWithinTransaction(
                     transaction, incoming: states, heldOnly: batch.heldOnly[id] ?? [],
-                    returnIfAhead: batch.returnIfAhead[id] ?? [], followed: batch.followed[id])
+                    returnIfAhead: batch.returnIfAhead[id] ?? [], followed: batch.followed[id], relays: batch.relays)
                 conflicts += applied.conflicts.compactMap { ConflictRecord($0, table: applier.table) }
                 unreadable += applied.quarantined.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
                 locked += applied.lockedKeys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }
@@ -175,10 +176,11 @@ enum Applier {
     /// `returnIfAhead` whose join holds more than the source sent are recorded in the target's outbox
     /// again, so that the link back to the source delivers the whole row. Keys held only whose
     /// value of a `followed` route the target follows, as its `omnisync.follows` says in this
-    /// transaction, are taken in all the same.
+    /// transaction, are taken in all the same. With `relays`, every row whose state the join
+    /// changes is recorded again (`ChangeBatch.relays`).
     private static func applyCounters(
         _ connection: some StatementRunner, layout: TableLayout, states given: [RowKey: RowState], waiting: Set<RowKey>,
-        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [], followed: FollowedRoute? = nil,
+        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [], followed: FollowedRoute? = nil, relays: Bool = false,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape,
@@ -234,8 +236,8 @@ enum Applier {
             }
             guard incoming.columnCount == columns, incoming.resetRule == existing.resetRule else { continue }
             let (merged, resetConflicts) = existing.merging(incoming)
-            if returnIfAhead.contains(key), merged != incoming { returns.append(key) }
             let stateChanged = merged != existing || !hasState
+            if (returnIfAhead.contains(key) && merged != incoming) || (relays && merged != existing) { returns.append(key) }
             if stateChanged { stateWrites.append((key, .counter(merged))) }
             let present = layout.table == .stock || merged.isPresent(resetColumn: 0)
             if !present {
@@ -291,7 +293,8 @@ enum Applier {
     /// Applies immutable records; returns the keys passed over because an application holds them locked.
     private static func applyRecords(
         _ connection: some StatementRunner, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
-        outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
+        relays: Bool = false, outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord],
+        writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         let keys = states.keys.sorted()
         var incoming: [RowKey: ImmutableRecord] = [:]
@@ -349,6 +352,12 @@ enum Applier {
                 params.append(PostgresArray.literal(visibleWrites.map { $0.1.fields[field] }))
             }
             writes.append(.init(layout.sql.updateVisible, params, label: "write \(layout.table.name) values"))
+        }
+        if relays, !stateWrites.isEmpty {
+            writes.append(.init(
+                layout.sql.recordAgain, keyParameters(stateWrites.map(\.0), layout: layout),
+                label: "record \(layout.table.name) rows again"))
+            outcome.returned += stateWrites.count
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
         return current.skipped

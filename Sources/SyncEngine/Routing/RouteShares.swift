@@ -1,4 +1,5 @@
 import Catalog
+import MergeCore
 
 /// Each target's share of a page read from a source (CONTRACT §8), decided by the ``Router``:
 /// a source's page is read once, and every link keeps what its target is routed.
@@ -21,6 +22,14 @@ import Catalog
 /// arrives held only, and is taken in if the target follows its value, so an apply and an
 /// unfollow's removal never cross. A row routed away while its value was not followed yet is
 /// brought by the link's first copy of the follow (`FollowBook`).
+///
+/// With hubs, two sites that are not hubs have no link: a hub relays what it learns from one to
+/// the others (`ChangeBatch.relays`). A hub receives every row from every site, so its state
+/// names every writer of a row, sooner or later: its share for a site is decided at the hub, by
+/// the row's writers, with no question to the site. A row only the site wrote is not sent back
+/// to it; a row it wrote with others travels held only; any other row not routed to it stays at
+/// the hub. A site whose first write of a row reaches the hub after others' changes gets them
+/// then: the hub's join changes, the row is relayed, and its writers now name the site.
 struct RouteShares: Sendable {
     let router: Router
     /// Routes other than `all`, by table id; a table not here goes everywhere.
@@ -95,14 +104,61 @@ struct RouteShares: Sendable {
         router.receives(site, RoutedRow(place: place(tableID: tableID, key: key, table: table)), follows: follows)
     }
 
+    /// Whether the daemon links `source` to `target` (``Router/links(_:to:)``).
+    func links(_ source: String, to target: String) -> Bool { router.links(source, to: target) }
+
+    /// Whether a batch from `source` applied at `target` is relayed by it (`ChangeBatch.relays`).
+    func relays(from source: String, to target: String) -> Bool {
+        router.isHub(target) && !router.isHub(source)
+    }
+
+    /// The sites that wrote a row, as its state says.
+    static func writers(_ state: RowState) -> Set<String> {
+        switch state {
+        case .counter(let row): Set(row.clock.sites)
+        case .record(let record): [record.stamp.site]
+        }
+    }
+
+    /// The sites that wrote a row of a generated table, from its encoded state (`sites`, the
+    /// second field of every format).
+    static func writers(_ fields: [StateField]) -> Set<String>? {
+        guard fields.count > 1, case .texts(let sites) = fields[1] else { return nil }
+        return Set(sites ?? [])
+    }
+
+    /// What a hub sends a site that is not one, by the row's place and writers: `nil` when the
+    /// row stays at the hub, otherwise whether it travels held only.
+    private func fromHub(
+        to target: String, place: RowPlace, writers: Set<String>?, targetFollows: FollowIndex
+    ) -> (heldOnly: Bool, followed: Bool)? {
+        if let writers, writers == [target] { return nil }
+        if router.receives(target, RoutedRow(place: place), follows: FollowIndex()) { return (false, false) }
+        if let writers, !writers.contains(target) {
+            // Not its row: only a follow the daemon may not have read yet brings it, and the site
+            // decides that in the apply's transaction.
+            guard case .followed(let namespace, let value?) = place,
+                targetFollows.follows(site: target, namespace: namespace, value: value)
+            else { return nil }
+            return (true, true)
+        }
+        return (true, true)
+    }
+
     /// The part of `batch`, read from `source`, that goes to `target`; `sourceFollows` is what the
-    /// source follows, as last read (a stale one returns a row needlessly, never misses one).
+    /// source follows, as last read (a stale one returns a row needlessly, never misses one), and
+    /// `targetFollows` what the target follows, as last read (used only from a hub, where a
+    /// follow too new to be read is brought by the follow's first copy).
     func share(
         of batch: ChangeBatch, from source: String, to target: String, tables: GeneratedTables,
-        sourceFollows: FollowIndex = FollowIndex()
+        sourceFollows: FollowIndex = FollowIndex(), targetFollows: FollowIndex = FollowIndex()
     ) -> ChangeBatch {
-        guard !isEverywhere else { return batch }
+        if router.isHub(source), !router.isHub(target) {
+            return shareFromHub(of: batch, to: target, tables: tables, targetFollows: targetFollows)
+        }
         var share = batch
+        share.relays = relays(from: source, to: target)
+        guard !isEverywhere else { return share }
         for (table, states) in batch.states where routes[table.rawValue] != nil {
             var heldOnly = Set<RowKey>()
             var returnIfAhead = Set<RowKey>()
@@ -131,6 +187,59 @@ struct RouteShares: Sendable {
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             share.returnIfAhead[id] = returnIfAhead.isEmpty ? nil : returnIfAhead
             if case .follow(let namespace, let column) = routes[id], !heldOnly.isEmpty,
+                let index = table.key.firstIndex(where: { $0.name == column })
+            {
+                share.followed[id] = FollowedRoute(namespace: namespace, keyColumn: index)
+            }
+        }
+        return share
+    }
+
+    private func shareFromHub(
+        of batch: ChangeBatch, to target: String, tables: GeneratedTables, targetFollows: FollowIndex
+    ) -> ChangeBatch {
+        var share = batch
+        for (table, states) in batch.states {
+            var heldOnly = Set<RowKey>()
+            var kept = states
+            var followed = false
+            for (key, state) in states {
+                guard let decision = fromHub(
+                    to: target, place: place(table, key: key), writers: Self.writers(state), targetFollows: targetFollows)
+                else {
+                    kept[key] = nil
+                    continue
+                }
+                if decision.heldOnly { heldOnly.insert(key) }
+                followed = followed || decision.followed
+            }
+            share.states[table] = kept.isEmpty ? nil : kept
+            share.heldOnlyRows[table] = heldOnly.isEmpty ? nil : heldOnly
+            if followed, case .follow(let namespace, let column) = routes[table.rawValue],
+                let index = table.keyColumns.firstIndex(of: column.name)
+            {
+                share.followedRows[table] = FollowedRoute(namespace: namespace, keyColumn: index)
+            }
+        }
+        for (id, states) in batch.declared {
+            guard let table = tables.applier(id)?.table else { continue }
+            var heldOnly = Set<[String]>()
+            var kept = states
+            var followed = false
+            for (key, fields) in states {
+                guard let decision = fromHub(
+                    to: target, place: place(tableID: id, key: key, table: table), writers: Self.writers(fields),
+                    targetFollows: targetFollows)
+                else {
+                    kept[key] = nil
+                    continue
+                }
+                if decision.heldOnly { heldOnly.insert(key) }
+                followed = followed || decision.followed
+            }
+            share.declared[id] = kept.isEmpty ? nil : kept
+            share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
+            if followed, case .follow(let namespace, let column) = routes[id],
                 let index = table.key.firstIndex(where: { $0.name == column })
             {
                 share.followed[id] = FollowedRoute(namespace: namespace, keyColumn: index)

@@ -38,6 +38,15 @@ public struct Router: Sendable, Equatable {
 
     public func isHub(_ site: String) -> Bool { hubs.contains(site) }
 
+    /// Whether some site is a hub.
+    public var hasHubs: Bool { !hubs.isEmpty }
+
+    /// Whether changes travel from `source` to `target` over a link of their own: every pair of
+    /// sites without hubs; with hubs, only pairs with a hub in them — the hubs relay the rest.
+    public func links(_ source: String, to target: String) -> Bool {
+        source != target && (hubs.isEmpty || hubs.contains(source) || hubs.contains(target))
+    }
+
     /// Whether `site` receives the row.
     public func receives(_ site: String, _ row: RoutedRow, follows: FollowIndex) -> Bool {
         guard order[site] != nil else { return false }
