@@ -68,4 +68,19 @@ final class HubRelayTests: XCTestCase {
         engine.stop()
         await running.value
     }
+
+    /// A store's sale of its own stock goes no further than the hub: the hub records again only
+    /// what another store needs (the mall's stock, an order routed everywhere).
+    func testTheHubRelaysOnlyWhatAnotherStoreNeeds() async throws {
+        try await fixture.sql("store-a", "INSERT INTO retail.stock VALUES ('own', 'store-a', 10, 0), ('tee', 'mall', 10, 0)")
+        try await fixture.sql("store-a", "INSERT INTO retail.orders VALUES ('o-1', 'cust-1', 'store-a', now())")
+        await fixture.syncOnce()
+        let relayed = try await fixture.sql("web", "SELECT table_id::text || ':' || k1 FROM omnisync.outbox ORDER BY 1")
+        XCTAssertEqual(relayed, [["1:tee"], ["3:o-1"]], "the hub's outbox: the mall's row and the order, not store-a's own stock")
+        await fixture.syncOnce()
+        let storeB = try await fixture.sql("store-b", "SELECT sku FROM retail.stock ORDER BY 1")
+        XCTAssertEqual(storeB, [["tee"]], "store-b sells from the mall, not from store-a")
+        let storeC = try await fixture.sql("store-c", "SELECT count(*) FROM retail.orders")
+        XCTAssertEqual(storeC, [["1"]], "the order reached store-c through the hub")
+    }
 }

@@ -71,11 +71,12 @@ enum ApplyPlanner {
     /// - Parameters:
     ///   - returnIfAhead: keys whose source is not routed the row; where the join holds more than
     ///     the source sent, the plan returns the row to it.
-    ///   - relays: the target relays what it learns (a hub, from a site that is not): every row
-    ///     whose state the join changes is recorded again, for the other sites routed it.
+    ///   - relays: the target relays what it learns (a hub, from a site that is not): a row whose
+    ///     state the join changes is recorded again when this says others need it, given the key
+    ///     and the merged row's writers.
     static func plan(
         table: CaptureTable, incoming: [[String]: [StateField]], target: [[String]: TargetRow],
-        returnIfAhead: Set<[String]> = [], relays: Bool = false
+        returnIfAhead: Set<[String]> = [], relays: ((_ key: [String], _ writers: Set<String>) -> Bool)? = nil
     ) -> ApplyPlan {
         var plan = ApplyPlan()
         let empty = table.emptyRow
@@ -101,7 +102,9 @@ enum ApplyPlanner {
                 }
             }
             let (merged, found) = current.merging(arriving)
-            if (returnIfAhead.contains(key) && merged != arriving) || (relays && merged != current) {
+            if returnIfAhead.contains(key) && merged != arriving
+                || merged != current && relays?(key, Set(merged.clock.sites)) == true
+            {
                 plan.returns.append(key)
             }
             if merged != current || held?.state == nil {

@@ -122,11 +122,11 @@ public struct DeclaredApplier: Sendable {
     ///     the source sent, the row is recorded in the target's outbox again, for the source.
     ///   - followed: the table's follow route: a key held only whose value the target follows is
     ///     taken in (read in this transaction, so an unfollow's removal is never undone).
-    ///   - relays: rows the join changes are recorded in the target's outbox again (a hub relaying
-    ///     a site's changes to the others, `ChangeBatch.relays`).
+    ///   - relay: rows the join changes that others need are recorded in the target's outbox again
+    ///     (a hub relaying a site's changes to the others, `ChangeBatch.relay`).
     func applyWithinTransaction(
         _ connection: some StatementRunner, incoming: [[String]: [StateField]], heldOnly: Set<[String]> = [],
-        returnIfAhead: Set<[String]> = [], followed: FollowedRoute? = nil, relays: Bool = false
+        returnIfAhead: Set<[String]> = [], followed: FollowedRoute? = nil, relay: RelayRule? = nil
     ) throws(PostgresError) -> Outcome {
         var outcome = Outcome()
         guard !incoming.isEmpty else { return outcome }
@@ -174,7 +174,11 @@ public struct DeclaredApplier: Sendable {
         }
         let plan = ApplyPlanner.plan(
             table: table, incoming: incoming.filter { held.contains($0.key) && !passedOver.contains($0.key) }, target: target,
-            returnIfAhead: returnIfAhead, relays: relays)
+            returnIfAhead: returnIfAhead,
+            relays: relay.map { rule in
+                let (id, table) = (Int(table.id.rawValue), table)
+                return { key, writers in rule.relays(tableID: id, key: key, table: table, writers: writers) }
+            })
         var writes: [PostgresConnection.Statement] = []
         if !plan.stateWrites.isEmpty {
             var stateParams = keyParameters(plan.stateWrites.map(\.key))

@@ -98,11 +98,11 @@ enum Applier {
                     skipped = try applyCounters(
                         transaction, layout: layout, states: states, waiting: waiting,
                         heldOnly: batch.heldOnlyRows[table] ?? [], returnIfAhead: batch.returnIfAheadRows[table] ?? [],
-                        followed: batch.followedRows[table], relays: batch.relays, outcome: &outcome, conflicts: &conflicts,
+                        followed: batch.followedRows[table], relay: batch.relay, outcome: &outcome, conflicts: &conflicts,
                         writes: &writes)
                 } else {
                     skipped = try applyRecords(
-                        transaction, layout: layout, states: states, waiting: waiting, relays: batch.relays,
+                        transaction, layout: layout, states: states, waiting: waiting, relay: batch.relay,
                         outcome: &outcome, conflicts: &conflicts, writes: &writes)
                 }
                 locked += skipped.map { QuarantinedKey(tableID: table.rawValue, key: $0) }
@@ -127,7 +127,7 @@ enum Applier {
                 }
                 let applied = try applier.applyWithinTransaction(
                     transaction, incoming: states, heldOnly: batch.heldOnly[id] ?? [],
-                    returnIfAhead: batch.returnIfAhead[id] ?? [], followed: batch.followed[id], relays: batch.relays)
+                    returnIfAhead: batch.returnIfAhead[id] ?? [], followed: batch.followed[id], relay: batch.relay)
                 conflicts += applied.conflicts.compactMap { ConflictRecord($0, table: applier.table) }
                 unreadable += applied.quarantined.map { QuarantineEntry(tableID: id, key: RowKey(parts: $0.key), reason: $0.reason) }
                 locked += applied.lockedKeys.map { QuarantinedKey(tableID: id, key: RowKey(parts: $0)) }
@@ -176,11 +176,11 @@ enum Applier {
     /// `returnIfAhead` whose join holds more than the source sent are recorded in the target's outbox
     /// again, so that the link back to the source delivers the whole row. Keys held only whose
     /// value of a `followed` route the target follows, as its `omnisync.follows` says in this
-    /// transaction, are taken in all the same. With `relays`, every row whose state the join
-    /// changes is recorded again (`ChangeBatch.relays`).
+    /// transaction, are taken in all the same. With `relay`, the rows whose state the join changes
+    /// and that others need are recorded again (`ChangeBatch.relay`).
     private static func applyCounters(
         _ connection: some StatementRunner, layout: TableLayout, states given: [RowKey: RowState], waiting: Set<RowKey>,
-        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [], followed: FollowedRoute? = nil, relays: Bool = false,
+        heldOnly: Set<RowKey> = [], returnIfAhead: Set<RowKey> = [], followed: FollowedRoute? = nil, relay: RelayRule? = nil,
         outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord], writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         guard case .counter(let visibleColumns, _, _, _) = layout.shape,
@@ -237,7 +237,11 @@ enum Applier {
             guard incoming.columnCount == columns, incoming.resetRule == existing.resetRule else { continue }
             let (merged, resetConflicts) = existing.merging(incoming)
             let stateChanged = merged != existing || !hasState
-            if (returnIfAhead.contains(key) && merged != incoming) || (relays && merged != existing) { returns.append(key) }
+            if returnIfAhead.contains(key) && merged != incoming
+                || merged != existing && relay?.relays(layout.table, key: key, writers: Set(merged.clock.sites)) == true
+            {
+                returns.append(key)
+            }
             if stateChanged { stateWrites.append((key, .counter(merged))) }
             let present = layout.table == .stock || merged.isPresent(resetColumn: 0)
             if !present {
@@ -293,7 +297,7 @@ enum Applier {
     /// Applies immutable records; returns the keys passed over because an application holds them locked.
     private static func applyRecords(
         _ connection: some StatementRunner, layout: TableLayout, states: [RowKey: RowState], waiting: Set<RowKey>,
-        relays: Bool = false, outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord],
+        relay: RelayRule? = nil, outcome: inout ApplyOutcome, conflicts: inout [ConflictRecord],
         writes: inout [PostgresConnection.Statement]
     ) throws(PostgresError) -> [RowKey] {
         let keys = states.keys.sorted()
@@ -353,11 +357,16 @@ enum Applier {
             }
             writes.append(.init(layout.sql.updateVisible, params, label: "write \(layout.table.name) values"))
         }
-        if relays, !stateWrites.isEmpty {
+        let relayed = stateWrites.compactMap { key, state in
+            guard case .record(let record) = state,
+                relay?.relays(layout.table, key: key, writers: [record.stamp.site]) == true
+            else { return nil as RowKey? }
+            return key
+        }
+        if !relayed.isEmpty {
             writes.append(.init(
-                layout.sql.recordAgain, keyParameters(stateWrites.map(\.0), layout: layout),
-                label: "record \(layout.table.name) rows again"))
-            outcome.returned += stateWrites.count
+                layout.sql.recordAgain, keyParameters(relayed, layout: layout), label: "record \(layout.table.name) rows again"))
+            outcome.returned += relayed.count
         }
         outcome.rowsWritten += Set(stateWrites.map(\.0)).union(visibleWrites.map(\.0)).count
         return current.skipped

@@ -33,10 +33,10 @@ struct ChangeBatch: Sendable {
     var heldOnlyRows: [ReplicatedTable: Set<RowKey>] = [:]
     var returnIfAheadRows: [ReplicatedTable: Set<RowKey>] = [:]
     var followedRows: [ReplicatedTable: FollowedRoute] = [:]
-    /// The target is a hub and the source is not: the rows this batch changes at the target are
-    /// recorded in its outbox again, and its links take them to the other sites routed them, so
-    /// that two sites that are not hubs need no link between them.
-    var relays = false
+    /// The target is a hub and the source is not: the rows this batch changes at the target that
+    /// other sites need (`RelayRule`) are recorded in its outbox again, and its links take them
+    /// there, so that two sites that are not hubs need no link between them.
+    var relay: RelayRule?
 
     var rowCount: Int { states.values.reduce(0) { $0 + $1.count } + declared.values.reduce(0) { $0 + $1.count } }
     var isEmpty: Bool { states.isEmpty && declared.isEmpty && rejected.isEmpty }

@@ -24,7 +24,7 @@ import MergeCore
 /// brought by the link's first copy of the follow (`FollowBook`).
 ///
 /// With hubs, two sites that are not hubs have no link: a hub relays what it learns from one to
-/// the others (`ChangeBatch.relays`). A hub receives every row from every site, so its state
+/// the others who need it (`RelayRule`). A hub receives every row from every site, so its state
 /// names every writer of a row, sooner or later: its share for a site is decided at the hub, by
 /// the row's writers, with no question to the site. A row only the site wrote is not sent back
 /// to it; a row it wrote with others travels held only; any other row not routed to it stays at
@@ -107,7 +107,7 @@ struct RouteShares: Sendable {
     /// Whether the daemon links `source` to `target` (``Router/links(_:to:)``).
     func links(_ source: String, to target: String) -> Bool { router.links(source, to: target) }
 
-    /// Whether a batch from `source` applied at `target` is relayed by it (`ChangeBatch.relays`).
+    /// Whether a batch from `source` applied at `target` is relayed by it (`ChangeBatch.relay`).
     func relays(from source: String, to target: String) -> Bool {
         router.isHub(target) && !router.isHub(source)
     }
@@ -157,7 +157,7 @@ struct RouteShares: Sendable {
             return shareFromHub(of: batch, to: target, tables: tables, targetFollows: targetFollows)
         }
         var share = batch
-        share.relays = relays(from: source, to: target)
+        share.relay = relays(from: source, to: target) ? RelayRule(routes: self, source: source) : nil
         guard !isEverywhere else { return share }
         for (table, states) in batch.states where routes[table.rawValue] != nil {
             var heldOnly = Set<RowKey>()
