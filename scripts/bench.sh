@@ -3,8 +3,10 @@
 # synchronous_commit on), one cluster per site, and writes the table to docs/BENCHMARKS.md.
 #
 #   scripts/bench.sh [--only LIST] [--quick] [--runs N] [--output FILE] [--profile] [--sites N]
+#                    [--chain-stores LIST] [--chain-clusters N] [--chain-rate N]
 #
-#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,declared,sites (default: all)
+#   --only LIST    comma-separated scenarios: latency,burst,catchup,trigger,declared,sites,chain
+#                  (default: all)
 #   --quick        a smoke run: a few seconds per scenario, 1 run unless --runs says otherwise
 #   --runs N       runs per scenario (default 3); the table shows median, min and max
 #   --output FILE  where the table goes; default docs/BENCHMARKS.md for a full run, otherwise
@@ -12,6 +14,10 @@
 #   --profile      also record, for the first run of each scenario, perf samples of the whole
 #                  machine and pg_stat_statements of every cluster (see the build directory)
 #   --sites N      sites in the scale scenario (default 20)
+#   --chain-stores LIST  chain sizes, stores besides the hub (default 10,50,100; --quick: 5,10)
+#   --chain-clusters N   clusters the chain's databases share: the hub alone in one, the stores
+#                  spread over the others (default 4)
+#   --chain-rate N store sales per second over the whole chain (default 1000; web sales are a tenth)
 #   --daemon-config KEY=VALUE     a [daemon] setting for the run (e.g. batch_size=5000); repeatable
 #   --daemon-setting NAME=VALUE   a PostgreSQL setting for the daemon's sessions only (it logs in
 #                  as its own role, `omnisync`); repeatable, e.g. random_page_cost=1.1
@@ -28,13 +34,16 @@ repo=$(pwd)
 say() { echo "bench.sh: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
-all_scenarios=(latency burst catchup trigger declared sites)
+all_scenarios=(latency burst catchup trigger declared sites chain)
 only=
 quick=0
 runs=
 output=
 profile=0
 site_count=20
+chain_sizes=
+chain_clusters=4
+chain_rate=1000
 daemon_config=()
 daemon_settings=()
 while [ $# -gt 0 ]; do
@@ -45,9 +54,12 @@ while [ $# -gt 0 ]; do
     --output) output=${2:?--output needs a file}; shift 2 ;;
     --profile) profile=1; shift ;;
     --sites) site_count=${2:?--sites needs a number}; shift 2 ;;
+    --chain-stores) chain_sizes=${2:?--chain-stores needs a list}; shift 2 ;;
+    --chain-clusters) chain_clusters=${2:?--chain-clusters needs a number}; shift 2 ;;
+    --chain-rate) chain_rate=${2:?--chain-rate needs a number}; shift 2 ;;
     --daemon-config) daemon_config+=("${2:?--daemon-config needs KEY=VALUE}"); shift 2 ;;
     --daemon-setting) daemon_settings+=("${2:?--daemon-setting needs NAME=VALUE}"); shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) say "unknown option $1 (see --help)"; exit 64 ;;
   esac
 done
@@ -60,6 +72,10 @@ if [ -n "$only" ]; then
 fi
 case "$site_count" in '' | *[!0-9]*) say "--sites must be a number"; exit 64 ;; esac
 [ "$site_count" -ge 3 ] || { say "--sites must be at least 3"; exit 64; }
+[ -n "$chain_sizes" ] || chain_sizes=$([ "$quick" = 1 ] && echo 5,10 || echo 10,50,100)
+[[ "$chain_sizes" =~ ^[0-9]+(,[0-9]+)*$ ]] || { say "--chain-stores takes numbers separated by commas"; exit 64; }
+case "$chain_clusters" in '' | *[!0-9]* | 0 | 1) say "--chain-clusters must be a number of at least 2"; exit 64 ;; esac
+case "$chain_rate" in '' | *[!0-9]* | 0) say "--chain-rate must be a positive number"; exit 64 ;; esac
 for setting in "${daemon_config[@]}" "${daemon_settings[@]}"; do
   [[ "$setting" =~ ^[a-z_.]+=[^\'[:space:]]+$ ]] || { say "expected NAME=VALUE, not '$setting'"; exit 64; }
 done
@@ -75,6 +91,7 @@ else
   trigger_seconds=20 idle_seconds=60
 fi
 latency_rate=1000
+chain_follows=20
 trigger_skus=10000
 initial=1000000
 
@@ -377,11 +394,14 @@ profile_end() { # SCENARIO RUN
     pids=$(awk -v i="$i" '$1 == i { print $2 }' "$dir/pids" | sort -un | paste -sd, -)
     report "$dir/postgres-symbols-${site_names[$i]}.txt" "$pids" --sort sym
     psql "$(admin "$i")" -qA -F ' | ' -P footer=off >"$dir/statements-${site_names[$i]}.txt" <<'SQL'
-SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
-       round(mean_plan_time::numeric, 3) AS plan_ms, rows,
+SELECT sum(calls) AS calls, round(sum(total_exec_time)::numeric, 1) AS total_ms,
+       round((sum(total_exec_time) / nullif(sum(calls), 0))::numeric, 3) AS mean_ms,
+       round((sum(total_plan_time) / nullif(sum(calls), 0))::numeric, 3) AS plan_ms, sum(rows) AS rows,
        toplevel, regexp_replace(left(query, 160), '\s+', ' ', 'g') AS query
-FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
-ORDER BY total_exec_time + total_plan_time DESC LIMIT 25;
+FROM pg_stat_statements
+WHERE dbid IN (SELECT oid FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1'))
+GROUP BY toplevel, query
+ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 25;
 SELECT wal_records, wal_bytes, wal_write, wal_sync, round(wal_sync_time::numeric, 1) AS wal_sync_ms,
        round((wal_sync_time / nullif(wal_sync, 0))::numeric, 3) AS ms_per_sync FROM pg_stat_wal;
 SQL
@@ -638,6 +658,104 @@ scenario_sites() { # RUN
   expected_total=$((expected_total - rows))
   verify_and_check sites "$run"
   record_memory sites "$run"
+  stop_daemon
+}
+
+# A routed chain (CONTRACT §8): the web is the hub, alone in cluster 0; the stores' databases are
+# spread over the other clusters. Stock is routed by location (each store's own), customers and
+# their points by follow. Nothing is written that goes everywhere, so a store receives only what
+# is routed to it.
+chain_names=()
+chain_conn=()
+chain_database() { # CLUSTER DATABASE → conninfo
+  admin "$1" | sed "s/dbname=postgres/dbname=$2/"
+}
+fresh_chain() { # STORES
+  local stores=$1 i c db setting
+  [ "$clusters_running" -eq "$chain_clusters" ] || start_clusters "$chain_clusters"
+  chain_names=(web)
+  chain_conn=("$(chain_database 0 chain_web)")
+  local clusters=(0)
+  for ((i = 1; i <= stores; i++)); do
+    c=$((1 + (i - 1) % (chain_clusters - 1)))
+    chain_names+=("$(printf 'store-%03d' "$i")")
+    chain_conn+=("$(chain_database "$c" "$(printf 'store_%03d' "$i")")")
+    clusters+=("$c")
+  done
+  site_names=("${chain_names[@]}")
+  say "creating the chain's $((stores + 1)) databases"
+  for ((c = 0; c < chain_clusters; c++)); do
+    (
+      for db in $(psql "$(admin "$c")" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'chain\_%' OR datname LIKE 'store\_%' OR datname IN ('bench', 'plain')"); do
+        PGOPTIONS='-c client_min_messages=warning' psql "$(admin "$c")" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE \"$db\" WITH (FORCE)" >/dev/null
+      done
+      for i in "${!chain_conn[@]}"; do
+        [ "${clusters[$i]}" = "$c" ] || continue
+        psql "$(admin "$c")" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$(sed 's/.*dbname=//' <<<"${chain_conn[$i]}")\"" >/dev/null
+      done
+    ) &
+  done
+  wait
+  {
+    echo "[daemon]"
+    echo "log_level = info"
+    for setting in "${daemon_config[@]}"; do echo "${setting%%=*} = ${setting#*=}"; done
+    printf '\n[site web]\nconninfo = %s\nhub = yes\n' "$(sed 's/user=postgres/user=omnisync/' <<<"${chain_conn[0]}")"
+    for ((i = 1; i <= stores; i++)); do
+      printf '\n[site %s]\nconninfo = %s\n' "${chain_names[$i]}" "$(sed 's/user=postgres/user=omnisync/' <<<"${chain_conn[$i]}")"
+    done
+    printf '\n[table retail.stock]\nroute = location location\n'
+    printf '\n[table retail.customers]\nroute = follow customer customer_id\n'
+    printf '\n[table retail.loyalty]\nroute = follow customer customer_id\n'
+    printf '\n[table retail.cart_items]\nroute = follow cart cart_id\n'
+  } >"$config"
+  "$omnisync" migrate -c "$config" >/dev/null 2>"$work/migrate.log" || { cat "$work/migrate.log" >&2; die "omnisync migrate failed"; }
+}
+
+scenario_chain() { # RUN
+  local sizes stores
+  IFS=, read -r -a sizes <<<"$chain_sizes"
+  for stores in "${sizes[@]}"; do chain_run "$stores" "$1"; done
+}
+
+chain_run() { # STORES RUN
+  local stores=$1 run=$2 name=chain$1 i out before after sum expected deadline
+  # Another rate is another scenario (the table's figures are at 1,000 sales/s).
+  [ "$chain_rate" = 1000 ] || name=chain${stores}_at_${chain_rate}
+  local chain_web_rate=$(((chain_rate + 9) / 10))
+  local sales=$((chain_rate * latency_seconds)) web_sales=$((chain_web_rate * latency_seconds)) args=()
+  say "chain of $stores stores, run $run"
+  current_scenario=$name
+  fresh_chain "$stores"
+  args=(--hub "web=${chain_conn[0]}" --sales "$sales" --web-sales "$web_sales" --follows "$chain_follows" --initial "$initial")
+  for ((i = 1; i <= stores; i++)); do args+=(--store "${chain_names[$i]}=${chain_conn[$i]}"); done
+  local started=$SECONDS
+  start_daemon
+  out=$("$harness" chain-seed "${args[@]}")
+  record_lines "$name" "$run" <<<"$out"
+  record "$name" "$run" start_and_seed_seconds "$((SECONDS - started))"
+  # Let start-up work (first copies on every link) finish before measuring idleness.
+  sleep 5
+  before=$(proc_cpu "$daemon_pid")
+  sleep "$idle_seconds"
+  after=$(proc_cpu "$daemon_pid")
+  record "$name" "$run" idle_cpu_s_per_min "$(awk -v a="$before" -v b="$after" -v s="$idle_seconds" 'BEGIN { printf "%.3f", (b - a) * 60 / s }')"
+  say "  idle ${idle_seconds}s with $((stores + 1)) sites: $(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.3f", b - a }') CPU s"
+  window_begin
+  out=$("$harness" chain "${args[@]}" --rate "$chain_rate" --web-rate "$chain_web_rate")
+  record_lines "$name" "$run" <<<"$out"
+  window_end "$name" "$run" "$(sed -n 's/^harness_cpu_s=//p' <<<"$out")" "$((sales + web_sales))"
+  deadline=$((SECONDS + 300))
+  until "$omnisync" verify -c "$config" >"$work/verify.out" 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || { head -n 20 "$work/verify.out" >&2; die "$name run $run: omnisync verify did not pass within 300 s"; }
+    sleep 0.5
+  done
+  # The hub holds every store's stock, less every sale.
+  expected=$(( ( (sales + stores - 1) / stores + (web_sales + stores - 1) / stores ) * stores * initial - sales - web_sales ))
+  sum=$(psql "${chain_conn[0]}" -qAtc 'SELECT coalesce(sum(on_hand), 0) FROM retail.stock')
+  [ "$sum" = "$expected" ] || die "$name run $run: stock summed at the web is $sum, expected $expected"
+  say "  verify passed; the web's stock sums to $expected"
+  record_memory "$name" "$run"
   stop_daemon
 }
 

@@ -119,7 +119,7 @@ struct Figure: Sendable {
         Figure(
             scenario: "sites", metric: "latency_all_p99_ms", label: "Latency p99 with 20 sites (→ all 19 peers)",
             target: atMost(10, "≤ 10 ms"), unit: .milliseconds),
-    ] + ["latency", "burst", "catchup", "sites"].flatMap { scenario in
+    ] + [10, 50, 100].flatMap(chain) + ["latency", "burst", "catchup", "sites"].flatMap { scenario in
         [
             Figure(
                 scenario: scenario, metric: "daemon_cpu_us_per_change", label: "Daemon CPU per change (\(scenario))",
@@ -132,5 +132,46 @@ struct Figure: Sendable {
         Figure(
             scenario: scenario, metric: "daemon_peak_rss_mb", label: "Daemon peak RSS (\(scenario))",
             target: atMost(40, "≤ 40 MB"), judgeByMaximum: true, unit: .megabytes)
+    }
+
+    /// The routed chain of `stores` stores and one hub (scenario `chainN`).
+    static func chain(_ stores: Int) -> [Figure] {
+        let scenario = "chain\(stores)"
+        let chain = "chain of \(stores) stores"
+        return [
+            Figure(
+                scenario: scenario, metric: "store_to_web_p50_ms", label: "Store → web latency p50, \(chain)", target: nil,
+                unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "store_to_web_p99_ms", label: "Store → web latency p99, \(chain)",
+                target: atMost(10, "≤ 10 ms"), unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "store_to_web_max_ms", label: "Store → web latency max, \(chain)", target: nil,
+                unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "web_to_store_p50_ms", label: "Web → store latency p50 (web sales of store stock), \(chain)",
+                target: nil, unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "web_to_store_p99_ms", label: "Web → store latency p99, \(chain)", target: nil,
+                unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "follow_to_present_p99_ms", label: "Follow → customer present p99, \(chain)",
+                target: atMost(200, "≤ 200 ms"), unit: .milliseconds),
+            Figure(
+                scenario: scenario, metric: "rate_achieved", label: "Store sales/s the writers achieved, \(chain)", target: nil,
+                unit: .perSecond),
+            Figure(
+                scenario: scenario, metric: "daemon_cpu_us_per_change", label: "Daemon CPU per change (one recipient each), \(chain)",
+                target: nil, unit: .microseconds),
+            Figure(
+                scenario: scenario, metric: "postgres_cpu_us_per_change", label: "PostgreSQL CPU per change, all clusters, \(chain)",
+                target: nil, unit: .microseconds),
+            Figure(
+                scenario: scenario, metric: "idle_cpu_s_per_min", label: "Idle daemon CPU per minute, \(chain)",
+                target: below(1, "< 1 s"), unit: .cpuSeconds),
+            Figure(
+                scenario: scenario, metric: "daemon_peak_rss_mb", label: "Daemon peak RSS, \(chain)",
+                target: atMost(64, "≤ 64 MB"), judgeByMaximum: true, unit: .megabytes),
+        ]
     }
 }

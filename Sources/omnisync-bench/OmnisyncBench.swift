@@ -15,8 +15,13 @@ struct OmnisyncBench {
                    N decrements (daemon stopped)
           await    --target T=CONN... ROWS --updates N --since MICROS
                    wait until every T has the N decrements; rate since MICROS
+          chain-seed --hub H=CONN --store S=CONN... CHAIN
+                   seed each store's stock at the store and the customers at the hub; wait for the hub
+          chain    --hub H=CONN --store S=CONN... CHAIN [--rate 1000] [--web-rate 100] [--threads 4]
+                   store sales, web sales of store stock and follows at steady rates; latencies
           report   --results FILE --environment FILE --output FILE
                    render the measured table into FILE (between its result markers)
+        CHAIN: --sales N --web-sales N [--follows 20] [--initial 1000000]
         ROWS: --prefix P --location L --rows N [--initial 1000000]; every command takes [--timeout SECONDS]
         """
 
@@ -33,6 +38,8 @@ struct OmnisyncBench {
             case "burst": try BurstCommand.run(rest)
             case "backlog": try BacklogCommand.run(rest)
             case "await": try AwaitCommand.run(rest)
+            case "chain-seed": try ChainCommand.seed(rest)
+            case "chain": try ChainCommand.steady(rest)
             case "report": try ReportCommand.run(rest)
             case "--help", "-h": print(usage)
             default: throw BenchFailure.usage("unknown command '\(command)'")

@@ -33,6 +33,13 @@ actor Link {
     private var persisted: LinkCursor?
     private var current: LinkCursor?
     private var loaded = false
+    /// Pages with nothing for the target (every row routed away) move `current` without a
+    /// transaction at the target: a hub's every page reaches every store's link, and most have
+    /// nothing for it. The cursor is stored with the next batch, or by itself `cursorStoreDelay`
+    /// after the first such page (for pruning, `status` and `verify`), whichever comes first.
+    private var unstored: (since: ContinuousClock.Instant, records: Int)?
+    private var cursorStoreArmed = false
+    static let cursorStoreDelay = Duration.milliseconds(500)
     private var busy = false
     /// The greatest id of the target's follows whose rows this source has copied there
     /// (`omnisync.cursors.follows_copied`).
@@ -183,6 +190,57 @@ actor Link {
                 break
             }
         }
+        if isHeld { try await storeCursor(force: false) }
+    }
+
+    /// Stores the cursor that pages with nothing for the target moved, once it has waited
+    /// `cursorStoreDelay` (at once with `force`); otherwise makes sure the link wakes then.
+    private func storeCursor(force: Bool) async throws(SideFailure) {
+        guard let pending = unstored else { return }
+        guard let next = current, next != persisted else {
+            unstored = nil
+            return
+        }
+        let waited = ContinuousClock.now - pending.since
+        guard force || waited >= Link.cursorStoreDelay else {
+            armCursorStore(after: Link.cursorStoreDelay - waited)
+            return
+        }
+        let stored = try await applyBatch(
+            ChangeBatch(), cursor: CursorUpdate(source: source.name, expected: persisted, next: next, delivered: pending.records))
+        unstored = nil
+        if case .cursorMoved(let actual) = stored {
+            _ = adopt(movedCursor: actual)
+            return
+        }
+        persisted = next
+    }
+
+    private func armCursorStore(after delay: Duration) {
+        guard !cursorStoreArmed, !stopping() else { return }
+        cursorStoreArmed = true
+        Task { [weak self] in
+            try? await Task.sleep(for: max(delay, .milliseconds(10)))
+            await self?.cursorStoreDue()
+        }
+    }
+
+    private func cursorStoreDue() {
+        cursorStoreArmed = false
+        wake()
+    }
+
+    /// Stores at once a cursor that pages with nothing for the target moved (the end of
+    /// `SyncEngine.syncOnce`, so that what it leaves is what `status` and `verify` read).
+    func storeMovedCursor() async {
+        guard !busy, isHeld, unstored != nil else { return }
+        busy = true
+        defer { busy = false }
+        do throws(SideFailure) {
+            try await storeCursor(force: true)
+        } catch {
+            handle(error)
+        }
     }
 
     /// Whether a step left the link's cursor where the link expects it.
@@ -198,6 +256,7 @@ actor Link {
         logger.debug("cursor moved by another daemon", ["cursor": actual?.description ?? "none"])
         persisted = actual
         current = actual
+        unstored = nil
         return .moved
     }
 
@@ -206,6 +265,7 @@ actor Link {
         loaded = false
         persisted = nil
         current = nil
+        unstored = nil
     }
 
     /// The cursor stored at the target, if known (pruning the source's outbox needs it).
@@ -255,15 +315,24 @@ actor Link {
     }
 
     private func apply(_ page: ChangePage) async throws(SideFailure) -> CursorFate {
-        let update = CursorUpdate(
-            source: source.name, expected: persisted, next: page.next, delivered: page.records.count)
         let batch = share(of: page.batch)
+        if batch.isEmpty, !page.batch.isEmpty {
+            // Everything routed away from the target: the cursor moves, and is stored later (`unstored`).
+            unstored = (unstored?.since ?? .now, (unstored?.records ?? 0) + page.records.count)
+            current = page.next
+            progress.stepped()
+            return .kept
+        }
+        let update = CursorUpdate(
+            source: source.name, expected: persisted, next: page.next,
+            delivered: page.records.count + (unstored?.records ?? 0))
         let started = ContinuousClock.now
         let outcome: ApplyOutcome
         switch try await applyBatch(batch, cursor: update) {
         case .applied(let applied): outcome = applied
         case .cursorMoved(let actual): return adopt(movedCursor: actual)
         }
+        unstored = nil
         let seconds = (ContinuousClock.now - started).seconds
         progress.stepped()
         persisted = page.next

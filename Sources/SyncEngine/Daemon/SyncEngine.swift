@@ -93,6 +93,9 @@ public final class SyncEngine: Sendable {
             if changes == 0, results.allSatisfy({ $0.caughtUp && !$0.busy }) { break }
             if changes == 0 { try? await Task.sleep(for: .milliseconds(50)) }
         }
+        await withTaskGroup(of: Void.self) { group in
+            for link in links { group.addTask { await link.storeMovedCursor() } }
+        }
         return total
     }
 
@@ -131,6 +134,11 @@ public final class SyncEngine: Sendable {
             await stopped.wait()
             for listener in listeners { listener.stop() }
             group.cancelAll()
+        }
+        // Cursors moved by pages with nothing for their targets are stored before the sessions
+        // close, so that a stopped daemon leaves nothing counted as undelivered.
+        await withTaskGroup(of: Void.self) { group in
+            for link in links { group.addTask { await link.storeMovedCursor() } }
         }
         if configuration.daemon.metricsFile != nil { await writeMetrics() }
         for site in sites { await site.close() }
