@@ -195,24 +195,34 @@ struct RouteShares: Sendable {
         return share
     }
 
+    /// One table's rows as the hub shares them with `target`: those it sends, those of them held
+    /// only, and whether a follow decides some of them.
+    private func fromHub<Key: Hashable, State>(
+        _ states: [Key: State], to target: String, targetFollows: FollowIndex, place: (Key) -> RowPlace,
+        writers: (State) -> Set<String>?
+    ) -> (kept: [Key: State], heldOnly: Set<Key>, followed: Bool) {
+        var kept = states
+        var heldOnly = Set<Key>()
+        var followed = false
+        for (key, state) in states {
+            guard let decision = fromHub(to: target, place: place(key), writers: writers(state), targetFollows: targetFollows)
+            else {
+                kept[key] = nil
+                continue
+            }
+            if decision.heldOnly { heldOnly.insert(key) }
+            followed = followed || decision.followed
+        }
+        return (kept, heldOnly, followed)
+    }
+
     private func shareFromHub(
         of batch: ChangeBatch, to target: String, tables: GeneratedTables, targetFollows: FollowIndex
     ) -> ChangeBatch {
         var share = batch
         for (table, states) in batch.states {
-            var heldOnly = Set<RowKey>()
-            var kept = states
-            var followed = false
-            for (key, state) in states {
-                guard let decision = fromHub(
-                    to: target, place: place(table, key: key), writers: Self.writers(state), targetFollows: targetFollows)
-                else {
-                    kept[key] = nil
-                    continue
-                }
-                if decision.heldOnly { heldOnly.insert(key) }
-                followed = followed || decision.followed
-            }
+            let (kept, heldOnly, followed) = fromHub(
+                states, to: target, targetFollows: targetFollows, place: { place(table, key: $0) }, writers: Self.writers)
             share.states[table] = kept.isEmpty ? nil : kept
             share.heldOnlyRows[table] = heldOnly.isEmpty ? nil : heldOnly
             if followed, case .follow(let namespace, let column) = routes[table.rawValue],
@@ -223,20 +233,9 @@ struct RouteShares: Sendable {
         }
         for (id, states) in batch.declared {
             guard let table = tables.applier(id)?.table else { continue }
-            var heldOnly = Set<[String]>()
-            var kept = states
-            var followed = false
-            for (key, fields) in states {
-                guard let decision = fromHub(
-                    to: target, place: place(tableID: id, key: key, table: table), writers: Self.writers(fields),
-                    targetFollows: targetFollows)
-                else {
-                    kept[key] = nil
-                    continue
-                }
-                if decision.heldOnly { heldOnly.insert(key) }
-                followed = followed || decision.followed
-            }
+            let (kept, heldOnly, followed) = fromHub(
+                states, to: target, targetFollows: targetFollows, place: { place(tableID: id, key: $0, table: table) },
+                writers: Self.writers)
             share.declared[id] = kept.isEmpty ? nil : kept
             share.heldOnly[id] = heldOnly.isEmpty ? nil : heldOnly
             if followed, case .follow(let namespace, let column) = routes[id],
